@@ -1,0 +1,133 @@
+//! HTTP handlers for accounts: thin wrappers over [`super::service`].
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::model::{
+    Caller, ChangePasswordRequest, LoginRequest, LoginResponse, MeView, RegisterRequest,
+    UpdateMeRequest, UserView,
+};
+use super::service;
+use crate::app::AppState;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{client_addr, ApiJson};
+
+/// Create an account.
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", tag = "accounts",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserView),
+        (status = 409, description = "Email already registered (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: ApiJson<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = service::register(&state, body.0).await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+/// Sign in with email and password; answers a bearer token.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 401, description = "Wrong email or password (`invalid_credentials`), the same answer for both", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let addr = client_addr(&req, state.settings.server.trust_forwarded_for);
+    let res = service::login(&state, body.0, addr).await?;
+    Ok(HttpResponse::Ok().json(res))
+}
+
+/// Sign out: the token used for this request stops working.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
+pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    service::logout(&state, caller).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in account and its organisations.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = MeView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(service::me(&state, caller).await?))
+}
+
+/// Change the display name or the language of the interface and of emails.
+#[utoipa::path(
+    patch, path = "/api/v1/me", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "Updated", body = MeView),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<UpdateMeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(service::update_me(&state, caller, body.0).await?))
+}
+
+/// Change the password. Every existing token of the account is revoked; the answer carries
+/// a fresh one for this client.
+#[utoipa::path(
+    post, path = "/api/v1/me/password", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Password changed; new token", body = LoginResponse),
+        (status = 422, description = "Wrong current password or weak new one", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(service::change_password(&state, caller, body.0).await?))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/auth/register").route(web::post().to(register)))
+        .service(web::resource("/auth/login").route(web::post().to(login)))
+        .service(web::resource("/auth/logout").route(web::post().to(logout)))
+        .service(
+            web::resource("/me")
+                .route(web::get().to(me))
+                .route(web::patch().to(update_me)),
+        )
+        .service(web::resource("/me/password").route(web::post().to(change_password)));
+}

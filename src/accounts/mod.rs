@@ -1,0 +1,8 @@
+//! People: registration, sign-in, tokens, platform roles.
+
+pub mod handlers;
+pub mod model;
+pub mod password;
+pub mod repo;
+pub mod service;
+pub mod throttle;

@@ -1,0 +1,99 @@
+//! Start-up: open and migrate the database, prepare folders, bind and build the server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::accounts::password::Hasher;
+use crate::config::{EmailTransportKind, Settings};
+use crate::db::Db;
+
+/// What every request handler and background task shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub hasher: Arc<Hasher>,
+}
+
+impl AppState {
+    /// Opens the database (migrating SQLite always, PostgreSQL when `auto_migrate` is on),
+    /// creates the data folders and prepares the password hasher.
+    pub fn prepare(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::open(
+            settings.database.url.expose(),
+            settings.database.pool_size,
+            Duration::from_secs(settings.database.connection_timeout_seconds),
+        )?;
+        if !db.target().is_postgres() || settings.database.auto_migrate {
+            let applied = db.migrate()?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, database = %db.target().redacted(), "migrations applied");
+            }
+        } else if db.has_pending_migrations()? {
+            anyhow::bail!(
+                "the PostgreSQL database {} has pending migrations: run `techex migrate` \
+                 (or set database.auto_migrate = true)",
+                db.target().redacted()
+            );
+        }
+        std::fs::create_dir_all(&settings.search.index_dir).with_context(|| {
+            format!(
+                "cannot create the index folder {}",
+                settings.search.index_dir.display()
+            )
+        })?;
+        if settings.email.transport == EmailTransportKind::File {
+            std::fs::create_dir_all(&settings.email.file_dir).with_context(|| {
+                format!(
+                    "cannot create the mail folder {}",
+                    settings.email.file_dir.display()
+                )
+            })?;
+        }
+        let hasher = Hasher::new(&settings.auth.argon2).map_err(anyhow::Error::msg)?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            hasher: Arc::new(hasher),
+        })
+    }
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    addr: SocketAddr,
+    server: actix_web::dev::Server,
+    state: AppState,
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let state = AppState::prepare(settings)?;
+        let listener =
+            TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
+        let addr = listener.local_addr()?;
+        let server = crate::http::server(state.clone(), listener)?;
+        Ok(Self {
+            addr,
+            server,
+            state,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

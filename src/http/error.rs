@@ -1,0 +1,333 @@
+//! The one error type at the HTTP edge, rendered as `application/problem+json` (RFC 9457).
+//! Every variant has its status and a stable machine `code`; unexpected failures answer an
+//! opaque 500 and log their cause.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One offending input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the field in the request (`email`, `organization.website`, `items[2].title`).
+    pub field: String,
+    /// What is wrong with it, for a person.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, as every error response carries them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: `code` is the stable identifier to branch on.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The HTTP status phrase.
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code, e.g. `validation_failed`, `email_taken`.
+    pub code: String,
+    /// Human explanation of this occurrence.
+    pub detail: String,
+    /// Offending fields, for validation errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Seconds to wait before trying again, for 429 and some 503.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("{detail}")]
+    Unauthenticated { code: &'static str, detail: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{detail}")]
+    NotFound { code: &'static str, detail: String },
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String },
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{detail}")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Our own failure; the message is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound {
+            code: "not_found",
+            detail: format!("{what} not found"),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden(detail.into())
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::Unauthenticated {
+            code: "unauthenticated",
+            detail: "sign in first: send `Authorization: Bearer <token>`".into(),
+        }
+    }
+
+    /// The error a bare status stands for, for responses produced outside our handlers
+    /// (an unknown route, a wrong method).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::NotFound {
+                code: "route_not_found",
+                detail: "no such resource: check the path against /api/v1/openapi.json".into(),
+            },
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed {
+                detail: "this resource does not accept that HTTP method".into(),
+            },
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge { limit: 0 },
+            s if s.is_server_error() => Self::Internal(format!("status {s}")),
+            s => Self::BadRequest {
+                code: "bad_request",
+                detail: s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+            },
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::BadRequest { code, .. }
+            | Self::Unauthenticated { code, .. }
+            | Self::NotFound { code, .. }
+            | Self::Conflict { code, .. } => code,
+            Self::Forbidden(_) => "forbidden",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("the request has invalid fields: {}", fields.join(", "))
+            }
+            Self::PayloadTooLarge { limit } if *limit > 0 => {
+                format!("the request body is larger than the limit of {limit} bytes")
+            }
+            Self::PayloadTooLarge { .. } => "the request body is too large".into(),
+            // Never leak what failed inside.
+            Self::Unavailable(_) => {
+                "the service is temporarily unable to answer; try again shortly".into()
+            }
+            Self::Internal(_) => "an unexpected error occurred; it has been logged".into(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status_code();
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            code: self.code().to_owned(),
+            detail: self.detail(),
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+            retry_after: match self {
+                Self::TooManyRequests {
+                    retry_after_secs, ..
+                } => Some(*retry_after_secs),
+                _ => None,
+            },
+        }
+    }
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
+            _ => {}
+        }
+        let problem = self.to_problem();
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unauthenticated { .. } => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        res.body(body)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::not_found("resource"),
+            other => Self::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// Collects field errors so a client learns every problem of a request at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldError>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// Keeps the value when valid, records the message under `field` otherwise.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
+    /// A required value: "is required" when absent, then `parse` on it.
+    pub fn required<S, T>(
+        &mut self,
+        field: &str,
+        value: Option<S>,
+        parse: impl FnOnce(S) -> Result<T, String>,
+    ) -> Option<T> {
+        match value {
+            Some(v) => self.check(field, parse(v)),
+            None => {
+                self.add(field, "is required");
+                None
+            }
+        }
+    }
+
+    /// An optional value: `None` stays `None`, a present one must parse.
+    pub fn optional<S, T>(
+        &mut self,
+        field: &str,
+        value: Option<S>,
+        parse: impl FnOnce(S) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match value {
+            Some(v) => self.check(field, parse(v)).map(Some),
+            None => Some(None),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let e = ApiError::internal("connection refused to 10.0.0.5 with password hunter2");
+        let p = e.to_problem();
+        assert_eq!(p.status, 500);
+        assert_eq!(p.code, "internal_error");
+        assert!(!p.detail.contains("hunter2"));
+    }
+
+    #[test]
+    fn validation_lists_fields() {
+        let mut v = Violations::new();
+        v.add("email", "is not an email address");
+        v.add("password", "is too short");
+        let Err(e) = v.finish() else {
+            panic!("expected an error")
+        };
+        let p = e.to_problem();
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors.len(), 2);
+        assert!(p.detail.contains("email, password"));
+    }
+}

@@ -1,0 +1,345 @@
+//! Request extractors: a JSON body that fails with our problem documents, and the caller
+//! behind a bearer token.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, FieldError};
+use crate::accounts::model::Caller;
+use crate::accounts::service;
+use crate::app::AppState;
+
+/// Largest body read and discarded after a 413, so the client still receives the answer
+/// instead of a reset connection; past it the connection is simply closed.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The configured body limit, shared as app data.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON request body. Unlike actix's `Json`, every failure is a problem document:
+/// 413 over the limit, 415 for another media type, 400 for malformed JSON or invalid UTF-8,
+/// 422 naming the field for JSON of the wrong shape.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<BodyLimit>>()
+            .map(|l| l.0)
+            .unwrap_or(1024 * 1024);
+        let content_type_ok = match req.headers().get(header::CONTENT_TYPE) {
+            None => true,
+            Some(v) => v
+                .to_str()
+                .map(|s| {
+                    let essence = s
+                        .split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase();
+                    essence == "application/json"
+                        || (essence.starts_with("application/") && essence.ends_with("+json"))
+                })
+                .unwrap_or(false),
+        };
+        let declared: Option<usize> = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.parse().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            let mut seen = 0usize;
+            let mut too_large = declared.is_some_and(|n| n > limit);
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest {
+                    code: "body_read_failed",
+                    detail: format!("the request body could not be read: {e}"),
+                })?;
+                seen += chunk.len();
+                if seen > limit {
+                    too_large = true;
+                }
+                if too_large {
+                    if seen > DRAIN_LIMIT {
+                        break;
+                    }
+                    continue;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if too_large {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as application/json".into(),
+                ));
+            }
+            if body.is_empty() {
+                return Err(ApiError::BadRequest {
+                    code: "empty_body",
+                    detail: "a JSON body is required".into(),
+                });
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+/// Parses a JSON object, telling malformed input (400) from input of the wrong shape (422).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde accepts an array for a struct; every body of this API is an object.
+    if let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        if *first != b'{' && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let message = inner.to_string();
+                    let message = strip_position(&message);
+                    Err(ApiError::Validation(vec![shape_error(&path, message)]))
+                }
+                _ => Err(ApiError::BadRequest {
+                    code: "malformed_json",
+                    detail: format!("the request body is not valid JSON: {inner}"),
+                }),
+            }
+        }
+    }
+}
+
+/// serde's "missing field `x`" and "unknown field `x`" name the field in the message; the
+/// path then points at the parent object.
+fn shape_error(path: &str, message: &str) -> FieldError {
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let join = |name: String| {
+        let last = path.rsplit('.').next().unwrap_or_default();
+        if path == "." || path.is_empty() {
+            name
+        } else if last == name {
+            // serde_path_to_error already descended into the unknown field.
+            path.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if let Some(name) = named("missing field `") {
+        return FieldError::new(join(name), "is required");
+    }
+    if let Some(name) = named("unknown field `") {
+        return FieldError::new(join(name), "is not a known field");
+    }
+    let field = if path == "." || path.is_empty() {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    FieldError::new(field, message)
+}
+
+fn strip_position(message: &str) -> &str {
+    match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+/// Query-string parameters. Unlike actix's `Query`, a bad value is a 422 naming the
+/// parameter.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(ApiQuery))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize::<_, T>(de).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let e = shape_error(&path, &message);
+        let field = if e.field == "body" {
+            "query".to_owned()
+        } else {
+            e.field
+        };
+        ApiError::invalid(field, e.message)
+    })
+}
+
+fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    let parsed = value
+        .to_str()
+        .ok()
+        .and_then(|s| {
+            let (scheme, token) = s.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        })
+        .ok_or(ApiError::Unauthenticated {
+            code: "invalid_authorization",
+            detail: "the Authorization header must be `Bearer <token>`".into(),
+        });
+    Some(parsed)
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state(req);
+        let req = req.clone();
+        Box::pin(async move {
+            let token = token.ok_or_else(ApiError::unauthenticated)??;
+            let state = state?;
+            let caller = service::authenticate(&state, token).await?;
+            req.extensions_mut().insert(caller);
+            Ok(caller)
+        })
+    }
+}
+
+/// The caller when a token is sent; `None` for anonymous visitors. A token that is sent
+/// but invalid is still refused, so a client learns its session ended.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return Box::pin(async { Ok(MaybeCaller(None)) });
+        }
+        let fut = Caller::from_request(req, payload);
+        Box::pin(async move { fut.await.map(|c| MaybeCaller(Some(c))) })
+    }
+}
+
+/// The client's address: the socket peer, or the first X-Forwarded-For hop when the
+/// configuration says a trusted proxy sets it.
+pub fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return ip.to_owned();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        email: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn field_of(e: ApiError) -> (u16, String) {
+        let p = e.to_problem();
+        (
+            p.status,
+            p.errors
+                .first()
+                .map(|f| f.field.clone())
+                .unwrap_or_default(),
+        )
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Body>(br#"{"email": 5}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "email".into()));
+        let e = parse_json::<Body>(br#"{}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "email".into()));
+        let e = parse_json::<Body>(br#"{"email":"a","emial":"b"}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "emial".into()));
+        let e = parse_json::<Body>(br#"{"email":"a","inner":{"count":-1}}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "inner.count".into()));
+        let e = parse_json::<Body>(br#"[1,2]"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "body".into()));
+        let e = parse_json::<Body>(br#""text""#).unwrap_err();
+        assert_eq!(field_of(e), (422, "body".into()));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Query {
+        limit: Option<i64>,
+        verified: Option<bool>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let q: Query = parse_query("limit=5&verified=true").unwrap();
+        assert_eq!(q.limit, Some(5));
+        let e = parse_query::<Query>("limit=abc").unwrap_err();
+        assert_eq!(field_of(e), (422, "limit".into()));
+        let e = parse_query::<Query>("verified=yes").unwrap_err();
+        assert_eq!(field_of(e), (422, "verified".into()));
+    }
+
+    #[test]
+    fn malformed_json_and_bad_utf8_are_400() {
+        let e = parse_json::<Body>(br#"{"email": "#).unwrap_err();
+        assert_eq!(e.to_problem().code, "malformed_json");
+        let e = parse_json::<Body>(b"{\"email\": \"\xff\xfe\"}").unwrap_err();
+        assert_eq!(e.to_problem().status, 400);
+    }
+}

@@ -1,0 +1,95 @@
+//! Liveness and readiness probes.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::PROBLEM_JSON;
+use crate::app::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, `ready` or `not_ready`.
+    pub status: &'static str,
+    /// Each dependency checked: `ok` or what failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Checks>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checks {
+    pub database: String,
+    pub search_index: String,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/health/live", tag = "health",
+    responses((status = 200, description = "Alive", body = Health)))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        checks: None,
+    })
+}
+
+/// The process can serve: the database answers and the index folder is writable.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "A dependency failed; `checks` says which", body = Health),
+    ))]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let database = match state
+        .db
+        .run(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await
+    {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database check failed");
+            "unreachable".to_owned()
+        }
+    };
+    let dir = state.settings.search.index_dir.clone();
+    let search_index = match tokio::task::spawn_blocking(move || probe_writable(&dir)).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: index folder not writable");
+            "not writable".to_owned()
+        }
+        Err(e) => format!("check failed: {e}"),
+    };
+    let ready = database == "ok" && search_index == "ok";
+    let body = Health {
+        status: if ready { "ready" } else { "not_ready" },
+        checks: Some(Checks {
+            database,
+            search_index,
+        }),
+    };
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        // Marked as a problem document so the error renderer leaves the details in place.
+        HttpResponse::ServiceUnavailable()
+            .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+            .body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+fn probe_writable(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".ready-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&probe, b"ok")?;
+    std::fs::remove_file(&probe)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health/live").route(web::get().to(live)))
+        .service(web::resource("/health/ready").route(web::get().to(ready)));
+}

@@ -1,0 +1,85 @@
+//! Request logging and the problem+json rendering of responses that actix produces itself.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{HttpMessage, ResponseError};
+
+use super::error::{ApiError, PROBLEM_JSON};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, also sent back as `X-Request-Id`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(REQUEST_ID)?.to_str().ok()?;
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then(|| v.to_owned())
+}
+
+/// One log line per request: method, path, status, latency and request id.
+pub async fn request_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let result = next.call(req).await;
+    let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    match result {
+        Ok(mut res) => {
+            let status = res.status().as_u16();
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(REQUEST_ID, v);
+            }
+            if status >= 500 {
+                tracing::error!(%method, %path, status, latency_ms, request_id = %id, "request");
+            } else {
+                tracing::info!(%method, %path, status, latency_ms, request_id = %id, "request");
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            let status = e.as_response_error().status_code().as_u16();
+            tracing::error!(%method, %path, status, latency_ms, request_id = %id, error = %e, "request");
+            Err(e)
+        }
+    }
+}
+
+/// Turns any error response that is not already a problem document (unknown route, wrong
+/// method, a framework extractor's plain-text error) into one, keeping its status and an
+/// `Allow` header.
+pub fn problemize<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let (req, _) = res.into_parts();
+    let mut new = ApiError::from_status(status).error_response();
+    *new.status_mut() = status;
+    if let Some(allow) = allow {
+        new.headers_mut().insert(header::ALLOW, allow);
+    }
+    let new: ServiceResponse<EitherBody<B, BoxBody>> =
+        ServiceResponse::new(req, new).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(new))
+}

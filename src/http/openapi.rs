@@ -1,0 +1,54 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{accounts, organizations};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "techex — Hanoi Technology Exchange API",
+        description = "Sàn giao dịch công nghệ Hà Nội: technologies, needs and experts, search and \
+            matching, contact and negotiation. Errors are `application/problem+json` (RFC 9457) \
+            with a stable `code` and, for validation, the offending `errors[].field`."
+    ),
+    paths(
+        super::health::live,
+        super::health::ready,
+        accounts::handlers::register,
+        accounts::handlers::login,
+        accounts::handlers::logout,
+        accounts::handlers::me,
+        accounts::handlers::update_me,
+        accounts::handlers::change_password,
+        organizations::handlers::create,
+        organizations::handlers::list,
+        organizations::handlers::get,
+        organizations::handlers::update,
+        organizations::handlers::list_members,
+        organizations::handlers::add_member,
+        organizations::handlers::remove_member,
+        organizations::handlers::verify,
+    ),
+    components(schemas(super::error::Problem, super::error::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Probes for orchestrators"),
+        (name = "accounts", description = "Registration, sign-in, the caller's account"),
+        (name = "organizations", description = "Enterprises, institutes, universities, brokers, agencies; members; verification"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! techex: the backend of the Hanoi Technology Exchange (Sàn giao dịch công nghệ Hà Nội).
+//!
+//! One crate, one module per area of the business; `http` holds the wiring.
+
+pub mod accounts;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod organizations;
+pub mod telemetry;
+pub mod validate;

@@ -1,0 +1,6 @@
+//! Organisations and their members.
+
+pub mod handlers;
+pub mod model;
+pub mod repo;
+pub mod service;

@@ -1,0 +1,253 @@
+//! Organisations: enterprises, institutes, universities, brokers and agencies.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::accounts::model::utc;
+use crate::db::schema::organizations;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgType {
+    Enterprise,
+    Institute,
+    University,
+    Broker,
+    Agency,
+}
+
+impl OrgType {
+    pub const ALL: [OrgType; 5] = [
+        Self::Enterprise,
+        Self::Institute,
+        Self::University,
+        Self::Broker,
+        Self::Agency,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enterprise => "enterprise",
+            Self::Institute => "institute",
+            Self::University => "university",
+            Self::Broker => "broker",
+            Self::Agency => "agency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s.trim())
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not an organisation type (enterprise, institute, university, broker, agency)"
+                )
+            })
+    }
+}
+
+/// Role of a person inside one organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    /// Manages the organisation's profile, members and listings.
+    Admin,
+    /// Manages the organisation's listings.
+    Member,
+}
+
+impl MemberRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "admin" => Ok(Self::Admin),
+            "member" => Ok(Self::Member),
+            other => Err(format!("`{other}` is not a member role (admin, member)")),
+        }
+    }
+}
+
+/// Vietnamese enterprise tax code (mã số thuế): 10 digits, or 10 digits, a dash and the
+/// 3-digit branch number.
+pub fn tax_code(raw: &str) -> Result<String, String> {
+    let s: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let ok = match s.split_once('-') {
+        None => s.len() == 10 && s.chars().all(|c| c.is_ascii_digit()),
+        Some((main, branch)) => {
+            main.len() == 10
+                && branch.len() == 3
+                && main.chars().all(|c| c.is_ascii_digit())
+                && branch.chars().all(|c| c.is_ascii_digit())
+        }
+    };
+    if ok {
+        Ok(s)
+    } else {
+        Err("must be a tax code of 10 digits, or 10 digits, a dash and 3 digits".into())
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    pub id: i64,
+    pub name: String,
+    pub org_type: String,
+    pub district: Option<String>,
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub tax_code: Option<String>,
+    pub verified_at: Option<NaiveDateTime>,
+    pub verified_by: Option<i64>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrganization {
+    pub name: String,
+    pub org_type: String,
+    pub district: Option<String>,
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub tax_code: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An organisation as the API shows it. `email` (its contact address) is shown only to its
+/// members and to moderators.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganizationView {
+    pub id: i64,
+    pub name: String,
+    pub org_type: OrgType,
+    pub district: Option<String>,
+    pub website: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub tax_code: Option<String>,
+    /// Verified by the Department of Science and Technology.
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrganizationView {
+    pub fn from_row(o: &Organization, show_contact: bool) -> Result<Self, String> {
+        Ok(Self {
+            id: o.id,
+            name: o.name.clone(),
+            org_type: OrgType::parse(&o.org_type)?,
+            district: o.district.clone(),
+            website: o.website.clone(),
+            email: if show_contact { o.email.clone() } else { None },
+            tax_code: o.tax_code.clone(),
+            verified: o.verified_at.is_some(),
+            verified_at: o.verified_at.map(utc),
+            created_at: utc(o.created_at),
+            updated_at: utc(o.updated_at),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganizationRequest {
+    #[schema(example = "Viện Công nghệ Môi trường")]
+    pub name: Option<String>,
+    pub org_type: Option<String>,
+    #[schema(example = "Cầu Giấy")]
+    pub district: Option<String>,
+    #[schema(example = "https://iet.vast.vn")]
+    pub website: Option<String>,
+    /// Contact address; shown to members and moderators only.
+    pub email: Option<String>,
+    #[schema(example = "0101234567")]
+    pub tax_code: Option<String>,
+}
+
+/// Fields to change; absent fields stay as they are, `""` clears an optional one. Changing
+/// the name or tax code of a verified organisation withdraws its verification.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganizationRequest {
+    pub name: Option<String>,
+    pub org_type: Option<String>,
+    pub district: Option<String>,
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub tax_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberRequest {
+    /// Email of an existing account.
+    pub email: Option<String>,
+    /// `member` (default) or `admin`.
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: i64,
+    pub display_name: String,
+    pub email: String,
+    pub role: MemberRole,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationList {
+    pub total: i64,
+    pub items: Vec<OrganizationView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganizationQuery {
+    /// Only this type.
+    pub org_type: Option<String>,
+    /// Only verified (`true`) or unverified (`false`) organisations.
+    pub verified: Option<bool>,
+    /// At most 100; default 20.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tax_codes() {
+        assert_eq!(tax_code("0101234567").unwrap(), "0101234567");
+        assert_eq!(tax_code(" 0101234567-001 ").unwrap(), "0101234567-001");
+        assert!(tax_code("010123456").is_err());
+        assert!(tax_code("01012345678").is_err());
+        assert!(tax_code("0101234567-01").is_err());
+        assert!(tax_code("abcdefghij").is_err());
+    }
+
+    #[test]
+    fn org_types() {
+        assert_eq!(OrgType::parse("institute").unwrap(), OrgType::Institute);
+        assert!(OrgType::parse("company")
+            .unwrap_err()
+            .contains("enterprise"));
+    }
+}

@@ -1,0 +1,171 @@
+//! Organisation storage.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{MemberRole, MemberView, NewOrganization, Organization};
+use crate::accounts::model::utc;
+use crate::db::schema::{organization_members as om, organizations as org, users};
+use crate::db::{DbConn, MultiBackend};
+use crate::per_backend;
+
+pub fn insert(conn: &mut DbConn, new: &NewOrganization) -> QueryResult<i64> {
+    per_backend!(conn, |c| diesel::insert_into(org::table)
+        .values(new)
+        .returning(org::id)
+        .get_result(c))
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Organization>> {
+    org::table
+        .find(id)
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Filters shared by the count and the page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub org_type: Option<String>,
+    pub verified: Option<bool>,
+}
+
+fn filtered(f: &Filter) -> org::BoxedQuery<'static, MultiBackend> {
+    let mut q = org::table.into_boxed::<MultiBackend>();
+    if let Some(t) = &f.org_type {
+        q = q.filter(org::org_type.eq(t.clone()));
+    }
+    match f.verified {
+        Some(true) => q = q.filter(org::verified_at.is_not_null()),
+        Some(false) => q = q.filter(org::verified_at.is_null()),
+        None => {}
+    }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &Filter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(i64, Vec<Organization>)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let items = filtered(f)
+        .order((org::name.asc(), org::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select(Organization::as_select())
+        .load(conn)?;
+    Ok((total, items))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    name: &str,
+    org_type: &str,
+    district: Option<&str>,
+    website: Option<&str>,
+    email: Option<&str>,
+    tax_code: Option<&str>,
+    keep_verification: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = org::table.find(id);
+    let fields = (
+        org::name.eq(name),
+        org::org_type.eq(org_type),
+        org::district.eq(district),
+        org::website.eq(website),
+        org::email.eq(email),
+        org::tax_code.eq(tax_code),
+        org::updated_at.eq(now),
+    );
+    if keep_verification {
+        diesel::update(target).set(fields).execute(conn)
+    } else {
+        diesel::update(target)
+            .set((
+                fields,
+                org::verified_at.eq(None::<NaiveDateTime>),
+                org::verified_by.eq(None::<i64>),
+            ))
+            .execute(conn)
+    }
+}
+
+pub fn set_verified(conn: &mut DbConn, id: i64, by: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(org::table.find(id))
+        .filter(org::verified_at.is_null())
+        .set((
+            org::verified_at.eq(now),
+            org::verified_by.eq(by),
+            org::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// The caller's role inside the organisation, if a member.
+pub fn member_role(conn: &mut DbConn, org_id: i64, user_id: i64) -> QueryResult<Option<String>> {
+    om::table
+        .find((org_id, user_id))
+        .select(om::role)
+        .first(conn)
+        .optional()
+}
+
+pub fn add_member(
+    conn: &mut DbConn,
+    org_id: i64,
+    user_id: i64,
+    role: MemberRole,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(om::table)
+        .values((
+            om::organization_id.eq(org_id),
+            om::user_id.eq(user_id),
+            om::role.eq(role.as_str()),
+            om::created_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn remove_member(conn: &mut DbConn, org_id: i64, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(om::table.find((org_id, user_id))).execute(conn)
+}
+
+pub fn count_admins(conn: &mut DbConn, org_id: i64) -> QueryResult<i64> {
+    om::table
+        .filter(om::organization_id.eq(org_id))
+        .filter(om::role.eq(MemberRole::Admin.as_str()))
+        .count()
+        .get_result(conn)
+}
+
+pub fn members(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<MemberView>> {
+    let rows: Vec<(i64, String, String, String, NaiveDateTime)> = om::table
+        .inner_join(users::table)
+        .filter(om::organization_id.eq(org_id))
+        .order((om::created_at.asc(), users::id.asc()))
+        .select((
+            users::id,
+            users::display_name,
+            users::email,
+            om::role,
+            om::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, display_name, email, role, joined)| MemberView {
+            user_id,
+            display_name,
+            email,
+            role: MemberRole::parse(&role).unwrap_or(MemberRole::Member),
+            joined_at: utc(joined),
+        })
+        .collect())
+}

@@ -1,0 +1,383 @@
+//! Organisation rules: who may create, see, edit, staff and verify an organisation.
+
+use super::model::{
+    tax_code, AddMemberRequest, CreateOrganizationRequest, MemberRole, MemberView, NewOrganization,
+    OrgType, OrganizationList, OrganizationQuery, OrganizationView, UpdateOrganizationRequest,
+};
+use super::repo::{self, Filter};
+use crate::accounts::model::Caller;
+use crate::accounts::repo as accounts_repo;
+use crate::app::AppState;
+use crate::db::{self, DbConn};
+use crate::http::error::{ApiError, Violations};
+use crate::validate::{optional_text, text, web_url, Email};
+
+fn tax_code_taken() -> ApiError {
+    ApiError::Conflict {
+        code: "tax_code_taken",
+        detail: "another organisation is registered with this tax code".into(),
+    }
+}
+
+fn map_unique(e: diesel::result::Error) -> ApiError {
+    if db::is_unique_violation(&e) {
+        tax_code_taken()
+    } else {
+        e.into()
+    }
+}
+
+fn user_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "user_not_found",
+        detail: "no account uses this email address: ask the person to register first".into(),
+    }
+}
+
+fn org_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "organization_not_found",
+        detail: "no such organisation".into(),
+    }
+}
+
+/// Optional text field: `""` clears it, otherwise it must parse.
+fn opt(
+    raw: String,
+    parse: impl FnOnce(&str) -> Result<String, String>,
+) -> Result<Option<String>, String> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse(&raw).map(Some)
+    }
+}
+
+fn email_field(s: &str) -> Result<String, String> {
+    Email::parse(s).map(Email::into_inner)
+}
+
+fn view_for(
+    conn: &mut DbConn,
+    id: i64,
+    viewer: Option<&Caller>,
+) -> Result<OrganizationView, ApiError> {
+    let org = repo::find(conn, id)?.ok_or_else(org_not_found)?;
+    let show_contact = match viewer {
+        Some(c) if c.role.can_moderate() => true,
+        Some(c) => repo::member_role(conn, id, c.user_id)?.is_some(),
+        None => false,
+    };
+    OrganizationView::from_row(&org, show_contact).map_err(ApiError::internal)
+}
+
+/// The caller must administer the organisation (or the platform).
+fn require_org_admin(conn: &mut DbConn, org_id: i64, caller: &Caller) -> Result<(), ApiError> {
+    repo::find(conn, org_id)?.ok_or_else(org_not_found)?;
+    if caller.role == crate::accounts::model::Role::Admin {
+        return Ok(());
+    }
+    match repo::member_role(conn, org_id, caller.user_id)?.as_deref() {
+        Some("admin") => Ok(()),
+        _ => Err(ApiError::forbidden(
+            "only an administrator of this organisation may do this",
+        )),
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    req: CreateOrganizationRequest,
+) -> Result<OrganizationView, ApiError> {
+    let mut v = Violations::new();
+    let name = v.required("name", req.name, |s| text(&s, 2, 256));
+    let org_type = v.required("org_type", req.org_type, |s| OrgType::parse(&s));
+    let district = v
+        .optional("district", req.district, |s| optional_text(&s, 100))
+        .flatten()
+        .flatten();
+    let website = v
+        .optional("website", req.website, |s| opt(s, web_url))
+        .flatten()
+        .flatten();
+    let email = v
+        .optional("email", req.email, |s| opt(s, email_field))
+        .flatten()
+        .flatten();
+    let tax_code = v
+        .optional("tax_code", req.tax_code, |s| opt(s, tax_code))
+        .flatten()
+        .flatten();
+    v.finish()?;
+    let (Some(name), Some(org_type)) = (name, org_type) else {
+        return Err(ApiError::internal("validation passed without values"));
+    };
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let now = db::now();
+                let id = repo::insert(
+                    conn,
+                    &NewOrganization {
+                        name,
+                        org_type: org_type.as_str().to_owned(),
+                        district,
+                        website,
+                        email,
+                        tax_code,
+                        created_by: Some(caller.user_id),
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )
+                .map_err(map_unique)?;
+                repo::add_member(conn, id, caller.user_id, MemberRole::Admin, now)?;
+                tracing::info!(
+                    organization_id = id,
+                    user_id = caller.user_id,
+                    "organisation created"
+                );
+                view_for(conn, id, Some(&caller))
+            })
+        })
+        .await
+}
+
+pub async fn get(
+    state: &AppState,
+    viewer: Option<Caller>,
+    id: i64,
+) -> Result<OrganizationView, ApiError> {
+    state
+        .db
+        .run(move |conn| view_for(conn, id, viewer.as_ref()))
+        .await
+}
+
+pub async fn list(state: &AppState, q: OrganizationQuery) -> Result<OrganizationList, ApiError> {
+    let mut v = Violations::new();
+    let org_type = v
+        .optional("org_type", q.org_type, |s| OrgType::parse(&s))
+        .flatten();
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        v.add("limit", "must be between 1 and 100");
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        v.add("offset", "must not be negative");
+    }
+    v.finish()?;
+    let filter = Filter {
+        org_type: org_type.map(|t| t.as_str().to_owned()),
+        verified: q.verified,
+    };
+    state
+        .db
+        .run(move |conn| {
+            let (total, rows) = repo::list(conn, &filter, limit, offset)?;
+            let items = rows
+                .iter()
+                .map(|o| OrganizationView::from_row(o, false))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ApiError::internal)?;
+            Ok(OrganizationList { total, items })
+        })
+        .await
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    req: UpdateOrganizationRequest,
+) -> Result<OrganizationView, ApiError> {
+    let mut v = Violations::new();
+    let name = v.optional("name", req.name, |s| text(&s, 2, 256)).flatten();
+    let org_type = v
+        .optional("org_type", req.org_type, |s| OrgType::parse(&s))
+        .flatten();
+    let district = v
+        .optional("district", req.district, |s| optional_text(&s, 100))
+        .flatten();
+    let website = v
+        .optional("website", req.website, |s| opt(s, web_url))
+        .flatten();
+    let email = v
+        .optional("email", req.email, |s| opt(s, email_field))
+        .flatten();
+    let tax = v
+        .optional("tax_code", req.tax_code, |s| opt(s, tax_code))
+        .flatten();
+    v.finish()?;
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                require_org_admin(conn, id, &caller)?;
+                let cur = repo::find(conn, id)?.ok_or_else(org_not_found)?;
+                // `Some(None)` clears, `None` keeps.
+                let pick = |new: Option<Option<String>>, old: Option<String>| match new {
+                    Some(value) => value,
+                    None => old,
+                };
+                let name = name.unwrap_or(cur.name.clone());
+                let org_type = org_type
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or(cur.org_type.clone());
+                let district = pick(district, cur.district.clone());
+                let website = pick(website, cur.website.clone());
+                let email = pick(email, cur.email.clone());
+                let tax_code = pick(tax, cur.tax_code.clone());
+                let identity_changed = name != cur.name || tax_code != cur.tax_code;
+                repo::update(
+                    conn,
+                    id,
+                    &name,
+                    &org_type,
+                    district.as_deref(),
+                    website.as_deref(),
+                    email.as_deref(),
+                    tax_code.as_deref(),
+                    !identity_changed,
+                    db::now(),
+                )
+                .map_err(map_unique)?;
+                if identity_changed && cur.verified_at.is_some() {
+                    tracing::info!(
+                        organization_id = id,
+                        "identity changed, verification withdrawn"
+                    );
+                }
+                view_for(conn, id, Some(&caller))
+            })
+        })
+        .await
+}
+
+pub async fn add_member(
+    state: &AppState,
+    caller: Caller,
+    org_id: i64,
+    req: AddMemberRequest,
+) -> Result<MemberView, ApiError> {
+    let mut v = Violations::new();
+    let email = v.required("email", req.email, |s| Email::parse(&s));
+    let role = v
+        .optional("role", req.role, |s| MemberRole::parse(&s))
+        .flatten()
+        .unwrap_or(MemberRole::Member);
+    v.finish()?;
+    let Some(email) = email else {
+        return Err(ApiError::internal("validation passed without values"));
+    };
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                require_org_admin(conn, org_id, &caller)?;
+                let user = accounts_repo::find_by_email(conn, email.as_str())?
+                    .ok_or_else(user_not_found)?;
+                if repo::member_role(conn, org_id, user.id)?.is_some() {
+                    return Err(ApiError::Conflict {
+                        code: "already_member",
+                        detail: "this person is already a member of the organisation".into(),
+                    });
+                }
+                repo::add_member(conn, org_id, user.id, role, db::now())?;
+                tracing::info!(organization_id = org_id, user_id = user.id, "member added");
+                repo::members(conn, org_id)?
+                    .into_iter()
+                    .find(|m| m.user_id == user.id)
+                    .ok_or_else(|| ApiError::internal("member vanished"))
+            })
+        })
+        .await
+}
+
+pub async fn list_members(
+    state: &AppState,
+    caller: Caller,
+    org_id: i64,
+) -> Result<Vec<MemberView>, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            repo::find(conn, org_id)?.ok_or_else(org_not_found)?;
+            let allowed = caller.role.can_moderate()
+                || repo::member_role(conn, org_id, caller.user_id)?.is_some();
+            if !allowed {
+                return Err(ApiError::forbidden(
+                    "only members of this organisation and moderators see its members",
+                ));
+            }
+            Ok(repo::members(conn, org_id)?)
+        })
+        .await
+}
+
+/// Removes a member; an organisation admin may remove anyone, a member may leave. The last
+/// admin cannot leave: the organisation would be unmanageable.
+pub async fn remove_member(
+    state: &AppState,
+    caller: Caller,
+    org_id: i64,
+    user_id: i64,
+) -> Result<(), ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                if caller.user_id != user_id {
+                    require_org_admin(conn, org_id, &caller)?;
+                } else {
+                    repo::find(conn, org_id)?.ok_or_else(org_not_found)?;
+                }
+                let role = repo::member_role(conn, org_id, user_id)?.ok_or(ApiError::NotFound {
+                    code: "member_not_found",
+                    detail: "this person is not a member of the organisation".into(),
+                })?;
+                if role == "admin" && repo::count_admins(conn, org_id)? <= 1 {
+                    return Err(ApiError::Conflict {
+                        code: "last_admin",
+                        detail: "the last administrator cannot be removed: appoint another first"
+                            .into(),
+                    });
+                }
+                repo::remove_member(conn, org_id, user_id)?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// Marks the organisation verified by the Department of Science and Technology.
+pub async fn verify(
+    state: &AppState,
+    caller: Caller,
+    org_id: i64,
+) -> Result<OrganizationView, ApiError> {
+    if !caller.role.can_moderate() {
+        return Err(ApiError::forbidden(
+            "only moderators may verify organisations",
+        ));
+    }
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                repo::find(conn, org_id)?.ok_or_else(org_not_found)?;
+                if repo::set_verified(conn, org_id, caller.user_id, db::now())? > 0 {
+                    tracing::info!(
+                        organization_id = org_id,
+                        moderator = caller.user_id,
+                        "organisation verified"
+                    );
+                }
+                view_for(conn, org_id, Some(&caller))
+            })
+        })
+        .await
+}

@@ -1,0 +1,312 @@
+use serde_json::{json, Value};
+
+use crate::helpers::{fields, problem, TestApp, PASSWORD};
+
+#[tokio::test]
+async fn register_login_me_logout_then_the_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "  Lan.Nguyen@Example.VN ", "password": PASSWORD,
+                    "display_name": "Nguyễn Thị Lan", "locale": "en"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let user: Value = r.json().await.unwrap();
+    assert_eq!(user["email"], "lan.nguyen@example.vn");
+    assert_eq!(user["display_name"], "Nguyễn Thị Lan");
+    assert_eq!(user["locale"], "en");
+    assert_eq!(user["role"], "member");
+    assert_eq!(user["email_verified"], false);
+    assert!(user.get("password_hash").is_none());
+
+    // Sign-in is case-insensitive on the email, before verification.
+    let r = app.login("LAN.NGUYEN@example.vn", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let login: Value = r.json().await.unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    assert!(token.len() >= 40);
+    assert!(login["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(login["user"]["id"], user["id"]);
+
+    let r = app.get("/api/v1/me", Some(&token)).await;
+    assert_eq!(r.status(), 200);
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(me["email"], "lan.nguyen@example.vn");
+    assert_eq!(me["organizations"], json!([]));
+
+    let r = app
+        .post("/api/v1/auth/logout", Some(&token), &json!({}))
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = app.get("/api/v1/me", Some(&token)).await;
+    problem(r, 401, "invalid_token").await;
+
+    // No token at all, and a malformed header.
+    problem(app.get("/api/v1/me", None).await, 401, "unauthenticated").await;
+    let r = app
+        .client
+        .get(format!("{}/api/v1/me", app.base))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 401, "invalid_authorization").await;
+}
+
+#[tokio::test]
+async fn duplicate_email_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.register("hung@example.vn", PASSWORD, "Trần Hùng")
+            .await
+            .status(),
+        201
+    );
+    let r = app
+        .register("HUNG@example.vn", "một-mật-khẩu-khác-99", "Ai Đó")
+        .await;
+    problem(r, 409, "email_taken").await;
+}
+
+#[tokio::test]
+async fn bad_fields_are_named() {
+    let app = TestApp::spawn().await;
+    let r = app.register("not-an-email", PASSWORD, "Lan").await;
+    let p = problem(r, 422, "validation_failed").await;
+    assert_eq!(fields(&p), vec!["email"]);
+
+    let r = app.register("a@example.vn", "ngan-qua", "Lan").await;
+    let p = problem(r, 422, "validation_failed").await;
+    assert_eq!(fields(&p), vec!["password"]);
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("10"));
+
+    for common in ["password123", "1234567890", "Matkhau123", "qwertyuiop"] {
+        let r = app.register("b@example.vn", common, "Lan").await;
+        let p = problem(r, 422, "validation_failed").await;
+        assert_eq!(fields(&p), vec!["password"], "{common}");
+    }
+
+    // Everything missing: every required field listed at once.
+    let r = app.post("/api/v1/auth/register", None, &json!({})).await;
+    let p = problem(r, 422, "validation_failed").await;
+    let mut f = fields(&p);
+    f.sort();
+    assert_eq!(f, vec!["display_name", "email", "password"]);
+
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "c@example.vn", "password": PASSWORD, "display_name": "Lan",
+                    "locale": "fr"}),
+        )
+        .await;
+    assert_eq!(
+        fields(&problem(r, 422, "validation_failed").await),
+        vec!["locale"]
+    );
+
+    // Nothing was created by any of these.
+    problem(
+        app.login("b@example.vn", "password123").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_answer_alike() {
+    let app = TestApp::spawn().await;
+    app.signed_in("mai@example.vn").await;
+    let wrong = app.login("mai@example.vn", "sai-mat-khau-roi-nhe").await;
+    let headers_wrong = wrong.headers().clone();
+    let wrong = problem(wrong, 401, "invalid_credentials").await;
+    let unknown = app
+        .login("khong-ai@example.vn", "sai-mat-khau-roi-nhe")
+        .await;
+    let headers_unknown = unknown.headers().clone();
+    let unknown = problem(unknown, 401, "invalid_credentials").await;
+    assert_eq!(wrong, unknown);
+    assert_eq!(
+        headers_wrong.get("www-authenticate"),
+        headers_unknown.get("www-authenticate")
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.throttle.max_failures_per_account = 3;
+        s.auth.throttle.max_failures_per_address = 100;
+    })
+    .await;
+    app.signed_in("quan@example.vn").await;
+    for _ in 0..3 {
+        problem(
+            app.login("quan@example.vn", "doan-sai-mat-khau").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let r = app.login("quan@example.vn", "doan-sai-mat-khau").await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 900, "{retry}");
+    let p = problem(r, 429, "too_many_requests").await;
+    assert_eq!(p["retry_after"], retry);
+    // Locked means locked: even the right password waits.
+    problem(
+        app.login("quan@example.vn", PASSWORD).await,
+        429,
+        "too_many_requests",
+    )
+    .await;
+    // Other accounts from the same address are not affected.
+    app.signed_in("khac@example.vn").await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_address() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.throttle.max_failures_per_account = 100;
+        s.auth.throttle.max_failures_per_address = 4;
+    })
+    .await;
+    app.signed_in("an@example.vn").await;
+    // Spraying many accounts from one address, known or not.
+    for i in 0..4 {
+        let r = app
+            .login(&format!("ai-do-{i}@example.vn"), "doan-sai-mat-khau")
+            .await;
+        problem(r, 401, "invalid_credentials").await;
+    }
+    problem(
+        app.login("an@example.vn", PASSWORD).await,
+        429,
+        "too_many_requests",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_account_count() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.throttle.max_failures_per_account = 3;
+    })
+    .await;
+    app.signed_in("binh@example.vn").await;
+    for _ in 0..2 {
+        app.login("binh@example.vn", "doan-sai-mat-khau").await;
+    }
+    app.token("binh@example.vn", PASSWORD).await;
+    for _ in 0..2 {
+        app.login("binh@example.vn", "doan-sai-mat-khau").await;
+    }
+    // Two failures since the success: still below three.
+    assert_eq!(app.login("binh@example.vn", PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn password_change_revokes_every_token() {
+    let app = TestApp::spawn().await;
+    let first = app.signed_in("cuong@example.vn").await;
+    let second = app.token("cuong@example.vn", PASSWORD).await;
+
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            Some(&first),
+            &json!({"current_password": "khong-dung-dau", "new_password": "mat-khau-moi-2026!"}),
+        )
+        .await;
+    assert_eq!(
+        fields(&problem(r, 422, "validation_failed").await),
+        vec!["current_password"]
+    );
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            Some(&first),
+            &json!({"current_password": PASSWORD, "new_password": "password123"}),
+        )
+        .await;
+    assert_eq!(
+        fields(&problem(r, 422, "validation_failed").await),
+        vec!["new_password"]
+    );
+
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            Some(&first),
+            &json!({"current_password": PASSWORD, "new_password": "mat-khau-moi-2026!"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let fresh: Value = r.json().await.unwrap();
+    let fresh = fresh["token"].as_str().unwrap();
+    problem(
+        app.get("/api/v1/me", Some(&first)).await,
+        401,
+        "invalid_token",
+    )
+    .await;
+    problem(
+        app.get("/api/v1/me", Some(&second)).await,
+        401,
+        "invalid_token",
+    )
+    .await;
+    assert_eq!(app.get("/api/v1/me", Some(fresh)).await.status(), 200);
+    problem(
+        app.login("cuong@example.vn", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        app.login("cuong@example.vn", "mat-khau-moi-2026!")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn profile_updates() {
+    let app = TestApp::spawn().await;
+    let token = app.signed_in("dung@example.vn").await;
+    let r = app
+        .patch(
+            "/api/v1/me",
+            Some(&token),
+            &json!({"locale": "en", "display_name": "  Dung Pham "}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(me["locale"], "en");
+    assert_eq!(me["display_name"], "Dung Pham");
+    let r = app
+        .patch("/api/v1/me", Some(&token), &json!({"role": "admin"}))
+        .await;
+    assert_eq!(
+        fields(&problem(r, 422, "validation_failed").await),
+        vec!["role"]
+    );
+    let me: Value = app
+        .get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "member");
+}

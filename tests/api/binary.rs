@@ -1,0 +1,192 @@
+//! The real `techex` binary, as an operator runs it: a fresh folder, configuration from the
+//! environment, `admin create`, `migrate`, `serve`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{fresh_database_url, postgres_admin_url};
+
+const BIN: &str = env!("CARGO_BIN_EXE_techex");
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn techex(cwd: &Path, envs: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .env_remove("TECHEX_ENV")
+        .env("TECHEX__LOG__FORMAT", "json")
+        .env("TECHEX__AUTH__ARGON2__MEMORY_KIB", "1024")
+        .env("TECHEX__AUTH__ARGON2__ITERATIONS", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("techex runs")
+}
+
+/// Starts `techex serve` and waits (with a deadline) for its "listening" log line.
+fn serve(cwd: &Path, envs: &[(&str, String)]) -> (Killed, String) {
+    let mut child = techex(cwd, envs)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v["fields"]["message"] == "techex listening" {
+                    let _ = tx.send(Ok(v["fields"]["address"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()));
+                }
+            } else {
+                let _ = tx.send(Err(line));
+            }
+        }
+    });
+    let guard = Killed(child);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(addr)) => return (guard, format!("http://{addr}")),
+            Ok(Err(line)) => eprintln!("serve: {line}"),
+            Err(e) => panic!("serve did not report listening: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn fresh_folder_admin_create_migrate_and_serve() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut envs = vec![("TECHEX__SERVER__PORT", "0".to_owned())];
+    if postgres_admin_url().is_some() {
+        let url = fresh_database_url(cwd.path());
+        envs.push(("TECHEX__DATABASE__URL", url));
+        // Without auto-migration, serving an unmigrated PostgreSQL database is refused…
+        let out = run(techex(cwd.path(), &envs).arg("serve"));
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("techex migrate"));
+        // …and `techex migrate` applies the migrations, once.
+        let out = run(techex(cwd.path(), &envs).arg("migrate"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
+        let out = run(techex(cwd.path(), &envs).arg("migrate"));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+    }
+
+    let out = run(techex(cwd.path(), &envs).args([
+        "admin",
+        "create",
+        "--email",
+        "kiemduyet@sokhcn.example.vn",
+        "--password",
+        "kiểm-duyệt-viên-2026",
+        "--role",
+        "moderator",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created with role moderator"));
+    // A weak password is refused with the reason.
+    let out = run(techex(cwd.path(), &envs).args([
+        "admin",
+        "create",
+        "--email",
+        "x@sokhcn.example.vn",
+        "--password",
+        "password123",
+        "--role",
+        "admin",
+    ]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+
+    let (_server, base) = serve(cwd.path(), &envs);
+    if postgres_admin_url().is_none() {
+        // The embedded defaults, relative to the working folder.
+        assert!(cwd.path().join("data/techex.db").is_file());
+        assert!(cwd.path().join("data/mail").is_dir());
+    }
+    assert!(cwd.path().join("search-index").is_dir());
+
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "kiemduyet@sokhcn.example.vn", "password": "kiểm-duyệt-viên-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["user"]["role"], "moderator");
+}
+
+#[test]
+fn configuration_and_connection_errors_are_clear_and_fast() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out =
+        run(techex(cwd.path(), &[("TECHEX__SERVER__PORT", "not-a-port".into())]).arg("serve"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("configuration error"));
+
+    let started = std::time::Instant::now();
+    let out = run(techex(
+        cwd.path(),
+        &[(
+            "TECHEX__DATABASE__URL",
+            "postgres://techex:hunter2secret@127.0.0.1:1/techex".into(),
+        )],
+    )
+    .arg("migrate"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2secret"),
+        "the password leaked: {stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "a bad URL must fail fast"
+    );
+
+    let out = run(techex(
+        cwd.path(),
+        &[("TECHEX__DATABASE__URL", "mysql://h/db".into())],
+    )
+    .arg("migrate"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported scheme"));
+}

@@ -1,0 +1,212 @@
+//! `TestApp`: the real server on port 0, a fresh database per test (a temporary SQLite file,
+//! or a new PostgreSQL database when `TEST_DATABASE_URL` names a server), spoken to over HTTP.
+
+#![allow(dead_code)]
+
+use diesel::{Connection, RunQueryDsl};
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+use techex::accounts::model::Role;
+use techex::app::{AppState, Application};
+use techex::config::{Secret, Settings};
+
+pub const PASSWORD: &str = "hoa-sen-nở-giữa-hồ-42";
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub client: Client,
+    pub state: AppState,
+    pub dir: TempDir,
+}
+
+/// `TEST_DATABASE_URL` when set: a PostgreSQL server to create databases on.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// A database of its own for one test.
+pub fn fresh_database_url(dir: &std::path::Path) -> String {
+    match postgres_admin_url() {
+        Some(admin) => {
+            let name = format!("techex_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::PgConnection::establish(&admin)
+                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL: cannot connect: {e}"));
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create the test database");
+            let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+            url.set_path(&name);
+            url.to_string()
+        }
+        None => dir.join("techex.db").to_string_lossy().into_owned(),
+    }
+}
+
+/// Settings for a test: port 0, its own folders and database, cheap Argon2.
+pub fn test_settings(dir: &std::path::Path) -> Settings {
+    let mut s = Settings::defaults().expect("defaults parse");
+    s.server.port = 0;
+    s.server.workers = 1;
+    s.database.url = Secret::new(fresh_database_url(dir));
+    s.database.auto_migrate = true;
+    s.database.pool_size = 4;
+    s.search.index_dir = dir.join("search-index");
+    s.email.file_dir = dir.join("mail");
+    s.auth.argon2.memory_kib = 1024;
+    s.auth.argon2.iterations = 1;
+    s
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = test_settings(dir.path());
+        adjust(&mut settings);
+        let app = Application::build(settings).expect("application builds");
+        let base = format!("http://{}", app.addr());
+        let state = app.state().clone();
+        tokio::spawn(app.run());
+        Self {
+            base,
+            client: Client::new(),
+            state,
+            dir,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> Response {
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": email, "password": password, "display_name": name}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers and signs in; answers the token.
+    pub async fn signed_in(&self, email: &str) -> String {
+        let r = self.register(email, PASSWORD, "Người Dùng Thử").await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
+        self.token(email, PASSWORD).await
+    }
+
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// An account with a platform role, made as `techex admin create` makes it.
+    pub async fn privileged(&self, email: &str, role: Role) -> String {
+        techex::accounts::service::create_privileged(&self.state, email, PASSWORD, role, None)
+            .await
+            .expect("privileged account");
+        self.token(email, PASSWORD).await
+    }
+
+    /// Creates an organisation as `token`'s owner; answers its id.
+    pub async fn organization(&self, token: &str, name: &str, org_type: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/organizations",
+                Some(token),
+                &json!({"name": name, "org_type": org_type, "district": "Cầu Giấy",
+                        "email": "lienhe@example.vn"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.expect("json");
+        v["id"].as_i64().expect("id")
+    }
+}
+
+/// Asserts a problem document with this status and code; answers it.
+pub async fn problem(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "unexpected status");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content-type {ct}"
+    );
+    let v: Value = r.json().await.expect("problem json");
+    assert_eq!(v["status"], status);
+    assert_eq!(v["code"], code, "problem: {v}");
+    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    v
+}
+
+/// The fields a validation problem names.
+pub fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,11 @@
+//! Integration tests over HTTP. One binary, so the crate links once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod binary;
+mod edge;
+mod health;
+mod helpers;
+mod migrations;
+mod organizations;
