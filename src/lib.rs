@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod http;

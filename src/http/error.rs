@@ -45,6 +45,15 @@ pub struct Problem {
     /// Seconds to wait before trying again, for 429 and some 503.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// For a refused state change: the state the resource is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
+    /// For a refused state change: what may be done from the current state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<String>>,
+    /// For a stale update (412): the version now stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +72,19 @@ pub enum ApiError {
     MethodNotAllowed { detail: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A state change the current state does not allow.
+    #[error("{detail}")]
+    InvalidTransition {
+        detail: String,
+        current: String,
+        allowed: Vec<String>,
+    },
+    /// The client edited an older version than the one stored.
+    #[error("the resource changed since version {sent}: it is now at version {current}")]
+    VersionMismatch { sent: i64, current: i64 },
+    /// An update without the version it is based on.
+    #[error("send the version you edited, as `If-Match: \"<version>\"` or a `version` field")]
+    VersionRequired,
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -134,6 +156,9 @@ impl ApiError {
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
+            Self::InvalidTransition { .. } => "invalid_transition",
+            Self::VersionMismatch { .. } => "version_mismatch",
+            Self::VersionRequired => "version_required",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -180,6 +205,18 @@ impl ApiError {
                 } => Some(*retry_after_secs),
                 _ => None,
             },
+            current_status: match self {
+                Self::InvalidTransition { current, .. } => Some(current.clone()),
+                _ => None,
+            },
+            allowed_actions: match self {
+                Self::InvalidTransition { allowed, .. } => Some(allowed.clone()),
+                _ => None,
+            },
+            current_version: match self {
+                Self::VersionMismatch { current, .. } => Some(*current),
+                _ => None,
+            },
         }
     }
 }
@@ -195,7 +232,9 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::InvalidTransition { .. } => StatusCode::CONFLICT,
+            Self::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -17,7 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use self::error::ApiError;
 use self::extract::BodyLimit;
 use crate::app::AppState;
-use crate::{accounts, organizations};
+use crate::{accounts, catalog, organizations};
 
 async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::from_status(
@@ -67,7 +67,8 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .service(
                 web::scope("/api/v1")
                     .configure(accounts::handlers::routes)
-                    .configure(organizations::handlers::routes),
+                    .configure(organizations::handlers::routes)
+                    .configure(catalog::handlers::routes),
             )
             .default_service(web::to(unknown_route))
     })

@@ -3,6 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::catalog::handlers as catalog;
 use crate::{accounts, organizations};
 
 #[derive(OpenApi)]
@@ -30,6 +31,31 @@ use crate::{accounts, organizations};
         organizations::handlers::add_member,
         organizations::handlers::remove_member,
         organizations::handlers::verify,
+        catalog::technologies::create,
+        catalog::technologies::list,
+        catalog::technologies::get,
+        catalog::technologies::update,
+        catalog::technologies::delete,
+        catalog::technologies::transition,
+        catalog::needs::create,
+        catalog::needs::list,
+        catalog::needs::get,
+        catalog::needs::update,
+        catalog::needs::delete,
+        catalog::needs::transition,
+        catalog::experts::create,
+        catalog::experts::list,
+        catalog::experts::get,
+        catalog::experts::update,
+        catalog::experts::delete,
+        catalog::experts::transition,
+        catalog::queue,
+        catalog::fields,
+        catalog::priority_areas,
+        catalog::ip_statuses,
+        catalog::transfer_modes,
+        catalog::availability,
+        catalog::trl,
     ),
     components(schemas(super::error::Problem, super::error::FieldError)),
     modifiers(&BearerAuth),
@@ -37,6 +63,11 @@ use crate::{accounts, organizations};
         (name = "health", description = "Probes for orchestrators"),
         (name = "accounts", description = "Registration, sign-in, the caller's account"),
         (name = "organizations", description = "Enterprises, institutes, universities, brokers, agencies; members; verification"),
+        (name = "technologies", description = "Technology offers (công nghệ chào bán)"),
+        (name = "needs", description = "Technology needs (nhu cầu công nghệ); confidential ones hide their owner"),
+        (name = "experts", description = "Expert profiles of the Hanoi Initiative Network; contact details never public"),
+        (name = "moderation", description = "The Department of S&T's review queue"),
+        (name = "taxonomy", description = "Vocabularies with Vietnamese and English labels"),
     )
 )]
 pub struct ApiDoc;

@@ -111,6 +111,7 @@ pub struct Organization {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -125,6 +126,7 @@ pub struct NewOrganization {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub external_id: Option<String>,
 }
 
 /// An organisation as the API shows it. `email` (its contact address) is shown only to its
@@ -132,6 +134,8 @@ pub struct NewOrganization {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrganizationView {
     pub id: i64,
+    /// Identifier in the interchange format, for organisations that were imported.
+    pub external_id: Option<String>,
     pub name: String,
     pub org_type: OrgType,
     pub district: Option<String>,
@@ -150,6 +154,7 @@ impl OrganizationView {
     pub fn from_row(o: &Organization, show_contact: bool) -> Result<Self, String> {
         Ok(Self {
             id: o.id,
+            external_id: o.external_id.clone(),
             name: o.name.clone(),
             org_type: OrgType::parse(&o.org_type)?,
             district: o.district.clone(),

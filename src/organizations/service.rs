@@ -130,6 +130,7 @@ pub async fn create(
                         created_by: Some(caller.user_id),
                         created_at: now,
                         updated_at: now,
+                        external_id: None,
                     },
                 )
                 .map_err(map_unique)?;

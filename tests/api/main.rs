@@ -4,6 +4,7 @@
 
 mod accounts;
 mod binary;
+mod catalog;
 mod edge;
 mod health;
 mod helpers;

@@ -1,0 +1,793 @@
+//! Catalogue rules: who sees which listing and which of its details, who may change it,
+//! moderation, optimistic concurrency.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use super::content::{known_keys, Content, Context};
+use super::model::{Action, Kind, ListingRow, NewListing, Status};
+use super::repo::{self, Filter, OrgBrief, Scope, Sort};
+use crate::accounts::model::{utc, Caller};
+use crate::app::AppState;
+use crate::db::{self, DbConn};
+use crate::http::error::{ApiError, FieldError, Violations};
+use crate::organizations::repo as org_repo;
+
+/// Who is looking, with what they are entitled to.
+#[derive(Debug, Clone, Default)]
+pub struct Viewer {
+    pub user_id: Option<i64>,
+    pub moderator: bool,
+    pub org_ids: Vec<i64>,
+}
+
+impl Viewer {
+    pub fn load(conn: &mut DbConn, caller: Option<&Caller>) -> Result<Self, ApiError> {
+        Ok(match caller {
+            None => Self::default(),
+            Some(c) => Self {
+                user_id: Some(c.user_id),
+                moderator: c.role.can_moderate(),
+                org_ids: repo::org_ids_of(conn, c.user_id)?,
+            },
+        })
+    }
+
+    /// Belongs to the listing's side: its organisation's members, or the expert themself.
+    fn owns(&self, row: &ListingRow) -> bool {
+        let org = row
+            .organization_id
+            .is_some_and(|o| self.org_ids.contains(&o));
+        let own_profile = row.owner_user_id.is_some() && row.owner_user_id == self.user_id;
+        org || own_profile
+    }
+
+    pub fn can_see(&self, row: &ListingRow) -> bool {
+        row.status() == Status::Published || self.moderator || self.owns(row)
+    }
+
+    pub fn can_edit(&self, row: &ListingRow) -> bool {
+        self.moderator || self.owns(row)
+    }
+
+    /// A confidential need's owner, and an expert's contact details, are for the owner's
+    /// side and moderators only.
+    pub fn sees_private(&self, row: &ListingRow) -> bool {
+        self.moderator || self.owns(row)
+    }
+
+    fn scope(&self) -> Scope {
+        if self.moderator {
+            Scope::All
+        } else {
+            Scope::Visible {
+                org_ids: self.org_ids.clone(),
+                user_id: self.user_id,
+            }
+        }
+    }
+
+    /// The actions this viewer could take on the listing now.
+    fn actions(&self, row: &ListingRow) -> Vec<Action> {
+        if !self.can_edit(row) {
+            return Vec::new();
+        }
+        row.status()
+            .allowed()
+            .into_iter()
+            .filter(|a| !a.needs_moderator() || self.moderator)
+            .collect()
+    }
+}
+
+/// The owner organisation as a listing shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgSummary {
+    pub id: i64,
+    pub name: String,
+    pub org_type: String,
+    pub verified: bool,
+}
+
+/// A listing of any kind as the API shows it. The content fields are those of its kind
+/// (see `TechnologyFields`, `NeedFields`, `ExpertFields`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListingView {
+    pub kind: Kind,
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub status: Status,
+    /// Owner organisation; null for a confidential need unless you are its owner or a
+    /// moderator.
+    pub organization_id: Option<i64>,
+    pub organization: Option<OrgSummary>,
+    #[serde(flatten)]
+    pub content: Content,
+    /// Why a moderator rejected it (shown to its owner).
+    pub rejection_reason: Option<String>,
+    /// Send it back as `If-Match` (or `version`) when you update.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    /// State changes you may make now.
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListingList {
+    pub total: i64,
+    pub items: Vec<ListingView>,
+}
+
+pub fn view(row: &ListingRow, viewer: &Viewer, orgs: &HashMap<i64, OrgBrief>) -> ListingView {
+    let private = viewer.sees_private(row);
+    let hide_owner = row.data.confidential && !private;
+    let organization_id = row.organization_id.filter(|_| !hide_owner);
+    ListingView {
+        kind: row.kind(),
+        id: row.id,
+        external_id: row.external_id.clone(),
+        status: row.status(),
+        organization_id,
+        organization: organization_id
+            .and_then(|id| orgs.get(&id))
+            .map(|o| OrgSummary {
+                id: o.id,
+                name: o.name.clone(),
+                org_type: o.org_type.clone(),
+                verified: o.verified_at.is_some(),
+            }),
+        content: Content::from_data(row.kind(), &row.data, private),
+        rejection_reason: row.rejection_reason.clone().filter(|_| private),
+        version: row.version,
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+        published_at: row.published_at.map(utc),
+        actions: viewer.actions(row),
+    }
+}
+
+fn views(
+    conn: &mut DbConn,
+    rows: &[ListingRow],
+    viewer: &Viewer,
+) -> Result<Vec<ListingView>, ApiError> {
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let orgs = repo::org_briefs(conn, &ids)?;
+    Ok(rows.iter().map(|r| view(r, viewer, &orgs)).collect())
+}
+
+fn one_view(conn: &mut DbConn, row: &ListingRow, viewer: &Viewer) -> Result<ListingView, ApiError> {
+    Ok(views(conn, std::slice::from_ref(row), viewer)?.remove(0))
+}
+
+fn not_found(kind: Kind) -> ApiError {
+    ApiError::NotFound {
+        code: "listing_not_found",
+        detail: format!("no such {}", kind.noun()),
+    }
+}
+
+/// The listing if it exists, is of this kind and the viewer may see it; 404 otherwise, so
+/// that hidden listings cannot be told from missing ones.
+fn load_visible(
+    conn: &mut DbConn,
+    kind: Kind,
+    id: i64,
+    viewer: &Viewer,
+) -> Result<ListingRow, ApiError> {
+    match repo::find(conn, id)? {
+        Some(row) if row.kind() == kind && viewer.can_see(&row) => Ok(row),
+        _ => Err(not_found(kind)),
+    }
+}
+
+/// A request body split into the kind's content and the bookkeeping keys.
+struct Body {
+    content: Map<String, Value>,
+    organization_id: Option<Value>,
+    version: Option<Value>,
+}
+
+/// Splits a request body, refusing keys the kind does not have.
+fn split_body(kind: Kind, mut body: Map<String, Value>) -> Result<Body, ApiError> {
+    let organization_id = body.remove("organization_id");
+    let version = body.remove("version");
+    let known = known_keys(kind);
+    let unknown: Vec<FieldError> = body
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .map(|k| FieldError::new(k.clone(), format!("is not a field of a {}", kind.noun())))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
+    Ok(Body {
+        content: body,
+        organization_id,
+        version,
+    })
+}
+
+fn today() -> chrono::NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn validate(
+    kind: Kind,
+    content: Map<String, Value>,
+    ctx: Context,
+) -> Result<crate::catalog::model::ListingData, ApiError> {
+    Content::from_json(kind, Value::Object(content))
+        .and_then(|c| c.validate(ctx))
+        .map_err(ApiError::Validation)
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    kind: Kind,
+    body: Map<String, Value>,
+) -> Result<ListingView, ApiError> {
+    let Body {
+        content,
+        organization_id,
+        ..
+    } = split_body(kind, body)?;
+    let organization_id = match organization_id {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "organization_id",
+                "must be an organisation id",
+            ))
+        }
+    };
+    if kind == Kind::Expert && organization_id.is_some() {
+        return Err(ApiError::invalid(
+            "organization_id",
+            "expert profiles belong to a person, not an organisation",
+        ));
+    }
+    let data = validate(
+        kind,
+        content,
+        Context {
+            today: today(),
+            previous_deadline: None,
+        },
+    )?;
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let viewer = Viewer::load(conn, Some(&caller))?;
+                let (org, owner_user) = match kind {
+                    Kind::Expert if viewer.moderator => (None, None),
+                    Kind::Expert => (None, Some(caller.user_id)),
+                    _ => (Some(owning_org(conn, &viewer, organization_id)?), None),
+                };
+                let now = db::now();
+                let id = repo::insert(
+                    conn,
+                    &NewListing {
+                        kind: kind.as_str().into(),
+                        external_id: None,
+                        organization_id: org,
+                        owner_user_id: owner_user,
+                        status: Status::Draft.as_str().into(),
+                        version: 1,
+                        data,
+                        created_by: Some(caller.user_id),
+                        created_at: now,
+                        updated_at: now,
+                        published_at: None,
+                    },
+                )
+                .map_err(|e| {
+                    if db::is_unique_violation(&e) && kind == Kind::Expert {
+                        ApiError::Conflict {
+                            code: "expert_profile_exists",
+                            detail: "you already have an expert profile: edit it instead".into(),
+                        }
+                    } else {
+                        e.into()
+                    }
+                })?;
+                repo::record_event(
+                    conn,
+                    id,
+                    Some(caller.user_id),
+                    "created",
+                    None,
+                    Some(Status::Draft),
+                    None,
+                    now,
+                )?;
+                repo::record_change(conn, id, now)?;
+                let row = repo::find(conn, id)?.ok_or_else(|| not_found(kind))?;
+                tracing::info!(
+                    listing_id = id,
+                    kind = kind.as_str(),
+                    user_id = caller.user_id,
+                    "listing created"
+                );
+                one_view(conn, &row, &viewer)
+            })
+        })
+        .await
+}
+
+/// The organisation a new technology or need belongs to: the one named (the caller must
+/// belong to it, unless a moderator), or the caller's only organisation.
+fn owning_org(conn: &mut DbConn, viewer: &Viewer, requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        Some(id) => {
+            if org_repo::find(conn, id)?.is_none() {
+                return Err(ApiError::invalid("organization_id", "no such organisation"));
+            }
+            if viewer.moderator || viewer.org_ids.contains(&id) {
+                Ok(id)
+            } else {
+                Err(ApiError::forbidden("you are not a member of that organisation"))
+            }
+        }
+        None => match viewer.org_ids.as_slice() {
+            [only] => Ok(*only),
+            [] => Err(ApiError::invalid(
+                "organization_id",
+                "you belong to no organisation: register one (POST /api/v1/organizations) or ask to be added",
+            )),
+            _ => Err(ApiError::invalid(
+                "organization_id",
+                "you belong to several organisations: say which one this is for",
+            )),
+        },
+    }
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: Option<Caller>,
+    kind: Kind,
+    id: i64,
+) -> Result<ListingView, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            let viewer = Viewer::load(conn, caller.as_ref())?;
+            let row = load_visible(conn, kind, id, &viewer)?;
+            one_view(conn, &row, &viewer)
+        })
+        .await
+}
+
+fn parse_version(v: &Value) -> Result<i64, ApiError> {
+    v.as_i64().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError::invalid("version", "must be the positive version number you edited")
+    })
+}
+
+/// Updates the fields present in `body` (null clears an optional one). The version edited
+/// comes from `If-Match` or the body; a stale one is refused with 412 and nothing changes.
+/// An owner's edit of a published listing sends it back to review.
+pub async fn update(
+    state: &AppState,
+    caller: Caller,
+    kind: Kind,
+    id: i64,
+    body: Map<String, Value>,
+    if_match: Option<i64>,
+) -> Result<ListingView, ApiError> {
+    let Body {
+        content: patch,
+        organization_id,
+        version: body_version,
+    } = split_body(kind, body)?;
+    let expected = match (
+        if_match,
+        body_version.as_ref().map(parse_version).transpose()?,
+    ) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::invalid(
+                "version",
+                "differs from the If-Match header",
+            ))
+        }
+        (Some(v), _) | (None, Some(v)) => v,
+        (None, None) => return Err(ApiError::VersionRequired),
+    };
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let viewer = Viewer::load(conn, Some(&caller))?;
+                let row = load_visible(conn, kind, id, &viewer)?;
+                if !viewer.can_edit(&row) {
+                    return Err(ApiError::forbidden(format!(
+                        "only the owner of this {} or a moderator may edit it",
+                        kind.noun()
+                    )));
+                }
+                if let Some(org) = organization_id.filter(|v| !v.is_null()) {
+                    if org.as_i64() != row.organization_id {
+                        return Err(ApiError::invalid("organization_id", "cannot be changed"));
+                    }
+                }
+                let status = row.status();
+                if status == Status::Archived {
+                    return Err(ApiError::InvalidTransition {
+                        detail: format!("an archived {} cannot be edited", kind.noun()),
+                        current: status.as_str().into(),
+                        allowed: Vec::new(),
+                    });
+                }
+                if row.version != expected {
+                    return Err(ApiError::VersionMismatch {
+                        sent: expected,
+                        current: row.version,
+                    });
+                }
+                let mut merged =
+                    match serde_json::to_value(Content::from_data(kind, &row.data, true)) {
+                        Ok(Value::Object(m)) => m,
+                        _ => return Err(ApiError::internal("listing content is not an object")),
+                    };
+                if kind == Kind::Expert {
+                    merged.insert("language".into(), Value::String(row.data.language.clone()));
+                }
+                for (k, v) in patch {
+                    merged.insert(k, v);
+                }
+                let data = validate(
+                    kind,
+                    merged,
+                    Context {
+                        today: today(),
+                        previous_deadline: row.data.deadline,
+                    },
+                )?;
+                let next = if status == Status::Published && !viewer.moderator {
+                    Status::PendingReview
+                } else {
+                    status
+                };
+                let now = db::now();
+                if repo::update_content(conn, id, expected, &data, next, now)? == 0 {
+                    let current = repo::find(conn, id)?.map(|r| r.version).unwrap_or(expected);
+                    return Err(ApiError::VersionMismatch {
+                        sent: expected,
+                        current,
+                    });
+                }
+                let note = (next != status).then_some("edited while published: back to review");
+                repo::record_event(
+                    conn,
+                    id,
+                    Some(caller.user_id),
+                    "updated",
+                    Some(status),
+                    Some(next),
+                    note,
+                    now,
+                )?;
+                repo::record_change(conn, id, now)?;
+                let row = repo::find(conn, id)?.ok_or_else(|| not_found(kind))?;
+                one_view(conn, &row, &viewer)
+            })
+        })
+        .await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// Why the listing is rejected; required to reject, shown to the owner.
+    pub reason: Option<String>,
+}
+
+/// Applies a moderation action. Publishing and rejecting are for moderators; the owner's
+/// side submits and archives. A state that does not allow the action answers 409 naming
+/// the actions it allows.
+pub async fn transition(
+    state: &AppState,
+    caller: Caller,
+    kind: Kind,
+    id: i64,
+    action: Action,
+    req: TransitionRequest,
+    if_match: Option<i64>,
+) -> Result<ListingView, ApiError> {
+    apply(state, caller, kind, id, action, req, if_match)
+        .await?
+        .ok_or_else(|| not_found(kind))
+}
+
+/// Deletes a draft (the owner's side). Anything past draft is archived instead.
+pub async fn delete(state: &AppState, caller: Caller, kind: Kind, id: i64) -> Result<(), ApiError> {
+    apply(
+        state,
+        caller,
+        kind,
+        id,
+        Action::Delete,
+        TransitionRequest::default(),
+        None,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The state change itself; `None` when the listing was deleted.
+async fn apply(
+    state: &AppState,
+    caller: Caller,
+    kind: Kind,
+    id: i64,
+    action: Action,
+    req: TransitionRequest,
+    if_match: Option<i64>,
+) -> Result<Option<ListingView>, ApiError> {
+    let reason = match action {
+        Action::Reject => {
+            let mut v = Violations::new();
+            let r = v.required("reason", req.reason, |s| crate::validate::text(&s, 3, 2000));
+            v.finish()?;
+            r
+        }
+        _ => None,
+    };
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let viewer = Viewer::load(conn, Some(&caller))?;
+                let row = load_visible(conn, kind, id, &viewer)?;
+                if action.needs_moderator() && !viewer.moderator {
+                    return Err(ApiError::forbidden(format!(
+                        "only moderators may {} listings",
+                        action.as_str()
+                    )));
+                }
+                if !viewer.can_edit(&row) {
+                    return Err(ApiError::forbidden(format!(
+                        "only the owner of this {} or a moderator may do this",
+                        kind.noun()
+                    )));
+                }
+                if let Some(v) = if_match.filter(|v| *v != row.version) {
+                    return Err(ApiError::VersionMismatch {
+                        sent: v,
+                        current: row.version,
+                    });
+                }
+                let from = row.status();
+                let to = transition_target(kind, from, action)?;
+                let now = db::now();
+                if action == Action::Delete {
+                    repo::delete(conn, id)?;
+                    repo::record_change(conn, id, now)?;
+                    tracing::info!(listing_id = id, user_id = caller.user_id, "draft deleted");
+                    return Ok(None);
+                }
+                if repo::set_status(conn, id, from, to, reason.as_deref(), now)? == 0 {
+                    return Err(ApiError::Conflict {
+                        code: "concurrent_change",
+                        detail: "the listing changed meanwhile: reload it and try again".into(),
+                    });
+                }
+                repo::record_event(
+                    conn,
+                    id,
+                    Some(caller.user_id),
+                    action.as_str(),
+                    Some(from),
+                    Some(to),
+                    reason.as_deref(),
+                    now,
+                )?;
+                repo::record_change(conn, id, now)?;
+                tracing::info!(
+                    listing_id = id,
+                    user_id = caller.user_id,
+                    from = from.as_str(),
+                    to = to.as_str(),
+                    "listing moved"
+                );
+                let row = repo::find(conn, id)?.ok_or_else(|| not_found(kind))?;
+                one_view(conn, &row, &viewer).map(Some)
+            })
+        })
+        .await
+}
+
+fn transition_target(kind: Kind, from: Status, action: Action) -> Result<Status, ApiError> {
+    from.after(action).ok_or_else(|| {
+        let allowed: Vec<String> = from
+            .allowed()
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect();
+        let listed = if allowed.is_empty() {
+            "nothing".to_owned()
+        } else {
+            allowed.join(", ")
+        };
+        ApiError::InvalidTransition {
+            detail: format!(
+                "cannot {} a {} that is {}: allowed from {}: {listed}",
+                action.as_str(),
+                kind.noun(),
+                from.as_str(),
+                from.as_str()
+            ),
+            current: from.as_str().into(),
+            allowed,
+        }
+    })
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `published` by default; other states list what you may see (your organisation's,
+    /// or everything for moderators).
+    pub status: Option<String>,
+    /// Field or sector code prefix: `2` engineering, `207` environmental engineering.
+    pub field: Option<String>,
+    pub priority_area: Option<String>,
+    /// Owner organisation.
+    pub organization_id: Option<i64>,
+    pub external_id: Option<String>,
+    /// `newest` (default) or `title`.
+    pub sort: Option<String>,
+    /// 1–100, default 20.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub fn page(v: &mut Violations, limit: Option<i64>, offset: Option<i64>) -> Page {
+    let limit = limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        v.add("limit", "must be between 1 and 100");
+    }
+    let offset = offset.unwrap_or(0);
+    if !(0..=1_000_000).contains(&offset) {
+        v.add("offset", "must be between 0 and 1000000");
+    }
+    Page { limit, offset }
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: Option<Caller>,
+    kind: Kind,
+    q: ListQuery,
+) -> Result<ListingList, ApiError> {
+    let mut v = Violations::new();
+    let status = v
+        .optional("status", q.status, |s| Status::parse(s.trim()))
+        .flatten()
+        .unwrap_or(Status::Published);
+    let field = v
+        .optional("field", q.field, |s| {
+            let s = s.trim().to_owned();
+            if super::taxonomy::is_field_code(&s) {
+                Ok(s)
+            } else {
+                Err(format!(
+                    "`{s}` is not a field code (see /api/v1/taxonomy/fields)"
+                ))
+            }
+        })
+        .flatten();
+    let priority_area = v
+        .optional("priority_area", q.priority_area, |s| {
+            super::taxonomy::priority_area(s.trim()).map(str::to_owned)
+        })
+        .flatten();
+    let sort = match q.sort.as_deref().map(str::trim) {
+        None | Some("newest") => Sort::Newest,
+        Some("title") => Sort::Title,
+        Some(other) => {
+            v.add(
+                "sort",
+                format!("`{other}` is not a sort order (newest, title)"),
+            );
+            Sort::Newest
+        }
+    };
+    let p = page(&mut v, q.limit, q.offset);
+    v.finish()?;
+    let external_id = q
+        .external_id
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let organization_id = q.organization_id;
+    state
+        .db
+        .run(move |conn| {
+            let viewer = Viewer::load(conn, caller.as_ref())?;
+            let insider =
+                viewer.moderator || organization_id.is_some_and(|o| viewer.org_ids.contains(&o));
+            let filter = Filter {
+                kind: Some(kind),
+                status: Some(status),
+                field,
+                priority_area,
+                organization_id,
+                external_id,
+                // Listing an organisation's needs must not reveal its confidential ones.
+                exclude_confidential: organization_id.is_some() && !insider,
+                scope: viewer.scope(),
+            };
+            let (total, rows) = repo::list(conn, &filter, sort, p.limit, p.offset)?;
+            Ok(ListingList {
+                total,
+                items: views(conn, &rows, &viewer)?,
+            })
+        })
+        .await
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// Only this kind: technology, need or expert.
+    pub kind: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Listings waiting for review, oldest submission first (moderators).
+pub async fn queue(
+    state: &AppState,
+    caller: Caller,
+    q: QueueQuery,
+) -> Result<ListingList, ApiError> {
+    if !caller.role.can_moderate() {
+        return Err(ApiError::forbidden(
+            "the moderation queue is for moderators",
+        ));
+    }
+    let mut v = Violations::new();
+    let kind = v
+        .optional("kind", q.kind, |s| Kind::parse(s.trim()))
+        .flatten();
+    let p = page(&mut v, q.limit, q.offset);
+    v.finish()?;
+    state
+        .db
+        .run(move |conn| {
+            let viewer = Viewer::load(conn, Some(&caller))?;
+            let filter = Filter {
+                kind,
+                status: Some(Status::PendingReview),
+                field: None,
+                priority_area: None,
+                organization_id: None,
+                external_id: None,
+                exclude_confidential: false,
+                scope: Scope::All,
+            };
+            let (total, rows) = repo::list(conn, &filter, Sort::Submitted, p.limit, p.offset)?;
+            Ok(ListingList {
+                total,
+                items: views(conn, &rows, &viewer)?,
+            })
+        })
+        .await
+}
