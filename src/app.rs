@@ -71,8 +71,15 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let state = AppState::prepare(settings)?;
+        Self::start(AppState::prepare(settings)?)
+    }
+
+    /// Binds and builds the server on a prepared state.
+    pub fn start(state: AppState) -> anyhow::Result<Self> {
+        let addr = format!(
+            "{}:{}",
+            state.settings.server.host, state.settings.server.port
+        );
         let listener =
             TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
         let addr = listener.local_addr()?;

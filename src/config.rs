@@ -41,6 +41,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub search: SearchSettings,
+    pub imports: ImportSettings,
     pub email: EmailSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
@@ -68,6 +69,11 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SearchSettings {
     pub index_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportSettings {
+    pub max_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -27,7 +27,25 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP API (SQLite under data/ and email files under data/mail/ by default).
-    Serve,
+    Serve {
+        /// Load the demo data set (and demo accounts) into an empty database first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Import a JSON Lines file in the interchange format; imported listings are published.
+    Import {
+        /// The file to read (`-` for standard input).
+        file: PathBuf,
+    },
+    /// Export published listings as JSON Lines (open data: no private contact details).
+    Export {
+        /// all, organization, technology, need or expert.
+        #[arg(long, default_value = "all")]
+        kind: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Apply pending database migrations (needed on PostgreSQL; SQLite migrates itself).
     Migrate,
     /// Operator tools for accounts.
@@ -58,6 +76,66 @@ enum AdminCommand {
 enum RoleArg {
     Admin,
     Moderator,
+}
+
+async fn import_file(
+    state: &AppState,
+    file: &std::path::Path,
+) -> anyhow::Result<techex::imports::ImportReport> {
+    use std::io::BufReader;
+    let (reader, size): (Box<dyn std::io::BufRead + Send>, u64) = if file.as_os_str() == "-" {
+        (Box::new(BufReader::new(std::io::stdin())), 0)
+    } else {
+        let f =
+            std::fs::File::open(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        (Box::new(BufReader::with_capacity(1 << 20, f)), size)
+    };
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let db = state.db.clone();
+    let progress = bar.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        techex::imports::import(&db, reader, None, &|bytes| progress.set_position(bytes))
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn print_report(r: &techex::imports::ImportReport) {
+    println!(
+        "{} lines: {} created, {} updated, {} unchanged, {} rejected",
+        r.lines, r.created, r.updated, r.unchanged, r.rejected
+    );
+    for (kind, c) in &r.by_kind {
+        println!(
+            "  {kind}: {} created, {} updated, {} unchanged",
+            c.created, c.updated, c.unchanged
+        );
+    }
+    for e in &r.errors {
+        let field = e
+            .field
+            .as_deref()
+            .map(|f| format!(" {f}:"))
+            .unwrap_or_default();
+        let id = e
+            .external_id
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default();
+        println!("  line {}{id}:{field} {}", e.line, e.message);
+    }
+    if r.errors_truncated {
+        println!("  … and more rejected lines");
+    }
 }
 
 fn main() -> ExitCode {
@@ -91,8 +169,24 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve => {
-            let app = Application::build(settings)?;
+        Command::Serve { demo } => {
+            let state = AppState::prepare(settings)?;
+            if demo {
+                match techex::demo::load_if_empty(&state)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("demo data: {e}"))?
+                {
+                    Some(r) => tracing::info!(
+                        created = r.created,
+                        rejected = r.rejected,
+                        accounts = ?techex::demo::ACCOUNTS.map(|a| a.0),
+                        password = techex::demo::PASSWORD,
+                        "demo data loaded"
+                    ),
+                    None => tracing::info!("database already has listings: demo data not loaded"),
+                }
+            }
+            let app = Application::start(state)?;
             let s = &app.state().settings;
             tracing::info!(
                 address = %app.addr(),
@@ -102,6 +196,31 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 "techex listening"
             );
             app.run().await?;
+            Ok(())
+        }
+        Command::Import { file } => {
+            let state = AppState::prepare(settings)?;
+            let report = import_file(&state, &file).await?;
+            print_report(&report);
+            Ok(())
+        }
+        Command::Export { kind, output } => {
+            let state = AppState::prepare(settings)?;
+            let kinds = techex::imports::ExportKind::parse_selection(Some(&kind))
+                .map_err(anyhow::Error::msg)?;
+            let db = state.db.clone();
+            let records = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+                let mut out: Box<dyn std::io::Write> = match &output {
+                    Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                    None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                };
+                let n = techex::imports::export_to(&db, &kinds, &mut out)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                out.flush()?;
+                Ok(n)
+            })
+            .await??;
+            eprintln!("exported {records} records");
             Ok(())
         }
         Command::Migrate => {

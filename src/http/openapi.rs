@@ -56,6 +56,8 @@ use crate::{accounts, organizations};
         catalog::transfer_modes,
         catalog::availability,
         catalog::trl,
+        crate::imports::handlers::upload,
+        crate::imports::handlers::export,
     ),
     components(schemas(super::error::Problem, super::error::FieldError)),
     modifiers(&BearerAuth),
@@ -68,6 +70,7 @@ use crate::{accounts, organizations};
         (name = "experts", description = "Expert profiles of the Hanoi Initiative Network; contact details never public"),
         (name = "moderation", description = "The Department of S&T's review queue"),
         (name = "taxonomy", description = "Vocabularies with Vietnamese and English labels"),
+        (name = "imports", description = "Bulk import and open-data export in the interchange format (JSON Lines)"),
     )
 )]
 pub struct ApiDoc;

@@ -85,11 +85,19 @@ fn require_org_admin(conn: &mut DbConn, org_id: i64, caller: &Caller) -> Result<
     }
 }
 
-pub async fn create(
-    state: &AppState,
-    caller: Caller,
-    req: CreateOrganizationRequest,
-) -> Result<OrganizationView, ApiError> {
+/// A new organisation's fields, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidOrg {
+    pub name: String,
+    pub org_type: OrgType,
+    pub district: Option<String>,
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub tax_code: Option<String>,
+}
+
+/// Validates a new organisation (the API's and the importer's rules are the same).
+pub fn validate_new(req: CreateOrganizationRequest) -> Result<ValidOrg, ApiError> {
     let mut v = Violations::new();
     let name = v.required("name", req.name, |s| text(&s, 2, 256));
     let org_type = v.required("org_type", req.org_type, |s| OrgType::parse(&s));
@@ -113,6 +121,29 @@ pub async fn create(
     let (Some(name), Some(org_type)) = (name, org_type) else {
         return Err(ApiError::internal("validation passed without values"));
     };
+    Ok(ValidOrg {
+        name,
+        org_type,
+        district,
+        website,
+        email,
+        tax_code,
+    })
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    req: CreateOrganizationRequest,
+) -> Result<OrganizationView, ApiError> {
+    let ValidOrg {
+        name,
+        org_type,
+        district,
+        website,
+        email,
+        tax_code,
+    } = validate_new(req)?;
     state
         .db
         .run(move |conn| {

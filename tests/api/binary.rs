@@ -42,8 +42,13 @@ fn run(cmd: &mut Command) -> Output {
 
 /// Starts `techex serve` and waits (with a deadline) for its "listening" log line.
 fn serve(cwd: &Path, envs: &[(&str, String)]) -> (Killed, String) {
-    let mut child = techex(cwd, envs)
-        .arg("serve")
+    let mut cmd = techex(cwd, envs);
+    cmd.arg("serve");
+    serve_with(cmd)
+}
+
+fn serve_with(mut cmd: Command) -> (Killed, String) {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -189,4 +194,81 @@ fn configuration_and_connection_errors_are_clear_and_fast() {
     )
     .arg("migrate"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported scheme"));
+}
+
+#[tokio::test]
+async fn serve_demo_from_a_fresh_folder_shows_the_listings() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut envs = vec![("TECHEX__SERVER__PORT", "0".to_owned())];
+    if postgres_admin_url().is_some() {
+        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+        envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
+    }
+    let mut cmd = techex(cwd.path(), &envs);
+    cmd.arg("serve").arg("--demo");
+    let (_server, base) = serve_with(cmd);
+    // Ready only once the demo data is in: the first answer already lists it.
+    let v: Value = reqwest::get(format!("{base}/api/v1/technologies"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v["total"].as_i64().unwrap() >= 120, "{}", v["total"]);
+}
+
+#[test]
+fn import_and_export_on_the_command_line() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut envs: Vec<(&str, String)> = Vec::new();
+    if postgres_admin_url().is_some() {
+        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+        envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
+    }
+    let file = cwd.path().join("in.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"kind":"organization","external_id":"ORG-1","name":"Viện Dược liệu","org_type":"institute"}"#, "\n",
+            r#"{"kind":"technology","external_id":"T-1","owner":"ORG-1","title":"Chiết xuất curcumin nano","description":"d","field":"303","trl":6}"#, "\n",
+            r#"{"kind":"technology","external_id":"T-2","owner":"ORG-1","title":"Thiếu lĩnh vực","description":"d","trl":6}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let out = run(techex(cwd.path(), &envs).arg("import").arg(&file));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("3 lines: 2 created, 0 updated, 0 unchanged, 1 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 3 (T-2): field: is required"),
+        "{stdout}"
+    );
+    let out = run(techex(cwd.path(), &envs).arg("import").arg(&file));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("0 created, 0 updated, 2 unchanged, 1 rejected"));
+
+    let exported = cwd.path().join("out.jsonl");
+    let out = run(techex(cwd.path(), &envs)
+        .args(["export", "--kind", "technology", "-o"])
+        .arg(&exported));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.contains("\"external_id\":\"T-1\"") && text.contains("\"owner\":\"ORG-1\""));
+    let out = run(techex(cwd.path(), &envs)
+        .arg("import")
+        .arg(cwd.path().join("missing.jsonl")));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
 }

@@ -8,5 +8,6 @@ mod catalog;
 mod edge;
 mod health;
 mod helpers;
+mod imports;
 mod migrations;
 mod organizations;

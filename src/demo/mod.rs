@@ -1,0 +1,146 @@
+//! The demo data set: 44 organisations, 130 technologies, 66 needs and 85 experts written for
+//! this project (fictional listings of plausible Hanoi owners), and a few accounts to try
+//! the workflow with. `techex serve --demo` loads it into an empty database.
+
+use std::io::Cursor;
+
+use diesel::prelude::*;
+
+use crate::accounts::model::Role;
+use crate::accounts::service as accounts;
+use crate::app::AppState;
+use crate::db::schema::{listings, organizations};
+use crate::http::error::ApiError;
+use crate::imports::{import, ImportReport};
+
+const FILES: [&str; 5] = [
+    include_str!("data/organizations.jsonl"),
+    include_str!("data/technologies-1.jsonl"),
+    include_str!("data/technologies-2.jsonl"),
+    include_str!("data/needs.jsonl"),
+    include_str!("data/experts.jsonl"),
+];
+
+/// The password of every demo account. Demo only: never on a public server.
+pub const PASSWORD: &str = "demo-techex-2026";
+
+/// Demo accounts: (email, display name, platform role, organisation external id).
+pub const ACCOUNTS: [(&str, &str, Role, Option<&str>); 4] = [
+    (
+        "kiemduyet@demo.techex.vn",
+        "Sở KH&CN Hà Nội — kiểm duyệt",
+        Role::Moderator,
+        None,
+    ),
+    (
+        "vien.moitruong@demo.techex.vn",
+        "Viện Công nghệ Môi trường",
+        Role::Member,
+        Some("ORG-001"),
+    ),
+    (
+        "songhongxanh@demo.techex.vn",
+        "Nước sạch Sông Hồng Xanh",
+        Role::Member,
+        Some("ORG-025"),
+    ),
+    (
+        "techbridge@demo.techex.vn",
+        "TechBridge Việt Nam",
+        Role::Member,
+        Some("ORG-041"),
+    ),
+];
+
+/// The whole data set as one JSON Lines text, organisations first.
+pub fn jsonl() -> String {
+    FILES.iter().flat_map(|f| [f.trim_end(), "\n"]).collect()
+}
+
+/// Loads the demo data unless the database already holds listings. Answers the import
+/// report when it loaded.
+pub async fn load_if_empty(state: &AppState) -> Result<Option<ImportReport>, ApiError> {
+    let existing: i64 = state
+        .db
+        .run(|conn| Ok(listings::table.count().get_result(conn)?))
+        .await?;
+    if existing > 0 {
+        return Ok(None);
+    }
+    let db = state.db.clone();
+    let report =
+        tokio::task::spawn_blocking(move || import(&db, Cursor::new(jsonl()), None, &|_| {}))
+            .await
+            .map_err(ApiError::internal)??;
+    let mut moderator = None;
+    for (email, name, role, org) in ACCOUNTS {
+        let (user, _) =
+            accounts::create_privileged(state, email, PASSWORD, role, Some(name)).await?;
+        if role == Role::Moderator {
+            moderator = Some(user.id);
+        }
+        if let Some(ext) = org {
+            let user_id = user.id;
+            state
+                .db
+                .run(move |conn| {
+                    let org_id: i64 = organizations::table
+                        .filter(organizations::external_id.eq(ext))
+                        .select(organizations::id)
+                        .first(conn)?;
+                    if crate::organizations::repo::member_role(conn, org_id, user_id)?.is_none() {
+                        crate::organizations::repo::add_member(
+                            conn,
+                            org_id,
+                            user_id,
+                            crate::organizations::model::MemberRole::Admin,
+                            crate::db::now(),
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+    }
+    // The Department has verified the demo organisations.
+    state
+        .db
+        .run(move |conn| {
+            let now = crate::db::now();
+            diesel::update(organizations::table.filter(organizations::verified_at.is_null()))
+                .set((
+                    organizations::verified_at.eq(now),
+                    organizations::verified_by.eq(moderator),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await?;
+    Ok(Some(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_demo_line_is_valid() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap_or_default();
+        let text = jsonl();
+        let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+        for (i, line) in text.lines().enumerate() {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+            *kinds
+                .entry(v["kind"].as_str().unwrap_or_default().to_owned())
+                .or_default() += 1;
+            if let Err(e) = crate::imports::parse_for_test(i as u64 + 1, line.as_bytes(), today) {
+                panic!("demo line {} is invalid: {e:?}", i + 1);
+            }
+        }
+        assert!(kinds["organization"] >= 40);
+        assert!(kinds["technology"] >= 120);
+        assert!(kinds["need"] >= 60);
+        assert!(kinds["expert"] >= 80);
+    }
+}
