@@ -9,6 +9,8 @@ use anyhow::Context;
 use crate::accounts::password::Hasher;
 use crate::config::{EmailTransportKind, Settings};
 use crate::db::Db;
+use crate::http::error::ApiError;
+use crate::search::SearchIndex;
 
 /// What every request handler and background task shares.
 #[derive(Clone)]
@@ -16,6 +18,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub hasher: Arc<Hasher>,
+    /// The search index; opened by the server (command-line tools that only touch the
+    /// database leave it closed, so they can run beside a server).
+    pub search: Option<Arc<SearchIndex>>,
 }
 
 impl AppState {
@@ -58,6 +63,24 @@ impl AppState {
             settings: Arc::new(settings),
             db,
             hasher: Arc::new(hasher),
+            search: None,
+        })
+    }
+
+    /// Opens the search index (rebuilding it from the database when needed).
+    pub fn open_search(&mut self) -> anyhow::Result<Arc<SearchIndex>> {
+        if let Some(s) = &self.search {
+            return Ok(Arc::clone(s));
+        }
+        let index = SearchIndex::open(&self.settings.search.index_dir, self.db.clone())?;
+        self.search = Some(Arc::clone(&index));
+        Ok(index)
+    }
+
+    /// The search index, or 503 where this process has none.
+    pub fn search(&self) -> Result<Arc<SearchIndex>, ApiError> {
+        self.search.clone().ok_or_else(|| {
+            ApiError::Unavailable("the search index is not open in this process".into())
         })
     }
 }
@@ -74,8 +97,12 @@ impl Application {
         Self::start(AppState::prepare(settings)?)
     }
 
-    /// Binds and builds the server on a prepared state.
-    pub fn start(state: AppState) -> anyhow::Result<Self> {
+    /// Opens the search index, starts its indexer, binds and builds the server.
+    pub fn start(mut state: AppState) -> anyhow::Result<Self> {
+        let index = state.open_search()?;
+        index.spawn_indexer(Duration::from_millis(
+            state.settings.search.refresh_interval_ms,
+        ));
         let addr = format!(
             "{}:{}",
             state.settings.server.host, state.settings.server.port
@@ -89,6 +116,11 @@ impl Application {
             server,
             state,
         })
+    }
+
+    /// Stops the server from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -69,6 +69,7 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SearchSettings {
     pub index_dir: PathBuf,
+    pub refresh_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,5 +11,6 @@ pub mod demo;
 pub mod http;
 pub mod imports;
 pub mod organizations;
+pub mod search;
 pub mod telemetry;
 pub mod validate;

@@ -23,6 +23,13 @@ pub struct Checks {
     pub search_index: String,
 }
 
+fn index_state(state: &AppState) -> Option<&'static str> {
+    match &state.search {
+        Some(s) if !s.is_ready() => Some("catching up"),
+        _ => None,
+    }
+}
+
 /// The process is up.
 #[utoipa::path(get, path = "/health/live", tag = "health",
     responses((status = 200, description = "Alive", body = Health)))]
@@ -57,7 +64,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     };
     let dir = state.settings.search.index_dir.clone();
     let search_index = match tokio::task::spawn_blocking(move || probe_writable(&dir)).await {
-        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Ok(())) => index_state(&state).unwrap_or("ok").to_owned(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: index folder not writable");
             "not writable".to_owned()

@@ -17,7 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use self::error::ApiError;
 use self::extract::BodyLimit;
 use crate::app::AppState;
-use crate::{accounts, catalog, imports, organizations};
+use crate::{accounts, catalog, imports, organizations, search};
 
 async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::from_status(
@@ -69,7 +69,8 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
                     .configure(accounts::handlers::routes)
                     .configure(organizations::handlers::routes)
                     .configure(catalog::handlers::routes)
-                    .configure(imports::handlers::routes),
+                    .configure(imports::handlers::routes)
+                    .configure(search::handlers::routes),
             )
             .default_service(web::to(unknown_route))
     })

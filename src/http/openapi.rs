@@ -58,6 +58,8 @@ use crate::{accounts, organizations};
         catalog::trl,
         crate::imports::handlers::upload,
         crate::imports::handlers::export,
+        crate::search::handlers::search,
+        crate::search::handlers::suggest,
     ),
     components(schemas(super::error::Problem, super::error::FieldError)),
     modifiers(&BearerAuth),
@@ -70,6 +72,7 @@ use crate::{accounts, organizations};
         (name = "experts", description = "Expert profiles of the Hanoi Initiative Network; contact details never public"),
         (name = "moderation", description = "The Department of S&T's review queue"),
         (name = "taxonomy", description = "Vocabularies with Vietnamese and English labels"),
+        (name = "search", description = "Full-text search over the catalogues, Vietnamese-aware"),
         (name = "imports", description = "Bulk import and open-data export in the interchange format (JSON Lines)"),
     )
 )]

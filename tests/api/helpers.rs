@@ -20,6 +20,16 @@ pub struct TestApp {
     pub client: Client,
     pub state: AppState,
     pub dir: TempDir,
+    pub settings: Settings,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = &self.state.search {
+            s.shutdown();
+        }
+    }
 }
 
 /// `TEST_DATABASE_URL` when set: a PostgreSQL server to create databases on.
@@ -71,16 +81,56 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(dir.path());
         adjust(&mut settings);
-        let app = Application::build(settings).expect("application builds");
+        Self::start(settings, dir)
+    }
+
+    fn start(settings: Settings, dir: TempDir) -> Self {
+        let app = Application::build(settings.clone()).expect("application builds");
         let base = format!("http://{}", app.addr());
         let state = app.state().clone();
+        let server = app.handle();
         tokio::spawn(app.run());
         Self {
             base,
             client: Client::new(),
             state,
             dir,
+            settings,
+            server,
         }
+    }
+
+    /// Stops this server and its indexer (as a crash or a deploy would), then starts a new
+    /// one on the same database and index folder, adjusted by `adjust`.
+    pub async fn restart(mut self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        self.server.stop(false).await;
+        if let Some(s) = self.state.search.take() {
+            // Stops the indexer and releases the index folder's writer lock.
+            s.shutdown();
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = std::mem::replace(&mut self.dir, dir);
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        Self::start(settings, dir)
+    }
+
+    /// Runs the indexer until it has nothing left to apply.
+    pub async fn sync_search(&self) {
+        let index = self.state.search.clone().expect("search index open");
+        tokio::task::spawn_blocking(move || while index.sync_once().expect("indexer pass") > 0 {})
+            .await
+            .expect("indexer task");
+    }
+
+    /// A server with the demo data set loaded and indexed.
+    pub async fn spawn_demo() -> Self {
+        let app = Self::spawn().await;
+        techex::demo::load_if_empty(&app.state)
+            .await
+            .expect("demo data loads");
+        app.sync_search().await;
+        app
     }
 
     pub async fn request(

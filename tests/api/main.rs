@@ -11,3 +11,4 @@ mod helpers;
 mod imports;
 mod migrations;
 mod organizations;
+mod search;

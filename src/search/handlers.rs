@@ -1,0 +1,232 @@
+//! `GET /api/v1/search` and `GET /api/v1/suggest`.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::query::{Filters, Request, SearchResponse, SortBy, Suggestion};
+use crate::app::AppState;
+use crate::catalog::model::Kind;
+use crate::catalog::taxonomy;
+use crate::http::error::{ApiError, Problem, Violations};
+use crate::http::extract::ApiQuery;
+use crate::organizations::model::OrgType;
+
+const MAX_QUERY_CHARS: usize = 500;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Words to find, with or without diacritics. Empty: browse with the filters.
+    pub q: Option<String>,
+    /// technology, need, expert or any (default).
+    pub kind: Option<String>,
+    /// Field or sector code: `2` matches every engineering sector, `207` one sector.
+    pub field: Option<String>,
+    pub priority_area: Option<String>,
+    pub trl_min: Option<u64>,
+    pub trl_max: Option<u64>,
+    pub ip_status: Option<String>,
+    pub transfer_mode: Option<String>,
+    /// Price (technologies) or budget (needs) ranges overlapping [price_min, price_max], đồng.
+    pub price_min: Option<i64>,
+    pub price_max: Option<i64>,
+    /// Type of the owner organisation.
+    pub org_type: Option<String>,
+    /// Experts' country, ISO 3166 two letters.
+    pub country: Option<String>,
+    /// vi or en.
+    pub language: Option<String>,
+    /// 1–100, default 20.
+    pub limit: Option<usize>,
+    /// 0–10 000.
+    pub offset: Option<usize>,
+    /// relevance (default) or newest.
+    pub sort: Option<String>,
+}
+
+fn code<T>(
+    v: &mut Violations,
+    field: &str,
+    raw: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    v.optional(field, raw.filter(|s| !s.trim().is_empty()), |s| {
+        parse(s.trim())
+    })
+    .flatten()
+}
+
+/// Validates the parameters into a search request; every bad one is named.
+pub fn request(q: SearchQuery) -> Result<Request, ApiError> {
+    let mut v = Violations::new();
+    let text = q.q.unwrap_or_default();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        v.add("q", format!("must be at most {MAX_QUERY_CHARS} characters"));
+    }
+    let kind = match q.kind.as_deref().map(str::trim) {
+        None | Some("") | Some("any") => None,
+        Some(k) => v.check(
+            "kind",
+            Kind::parse(k)
+                .map_err(|_| format!("`{k}` is not a kind (technology, need, expert, any)")),
+        ),
+    };
+    let field = code(&mut v, "field", q.field, |s| {
+        taxonomy::is_field_code(s)
+            .then(|| s.to_owned())
+            .ok_or_else(|| format!("`{s}` is not a field code (see /api/v1/taxonomy/fields)"))
+    });
+    let priority_area = code(&mut v, "priority_area", q.priority_area, |s| {
+        taxonomy::priority_area(s).map(str::to_owned)
+    });
+    let ip_status = code(&mut v, "ip_status", q.ip_status, |s| {
+        taxonomy::ip_status(s).map(str::to_owned)
+    });
+    let transfer_mode = code(&mut v, "transfer_mode", q.transfer_mode, |s| {
+        taxonomy::transfer_mode(s).map(str::to_owned)
+    });
+    let org_type = code(&mut v, "org_type", q.org_type, |s| {
+        OrgType::parse(s).map(|t| t.as_str().to_owned())
+    });
+    let country = code(&mut v, "country", q.country, taxonomy::country);
+    let language = code(&mut v, "language", q.language, |s| match s {
+        "vi" | "en" => Ok(s.to_owned()),
+        _ => Err(format!("`{s}` is not a language (vi, en)")),
+    });
+    for (name, value) in [("trl_min", q.trl_min), ("trl_max", q.trl_max)] {
+        if value.is_some_and(|t| !(1..=9).contains(&t)) {
+            v.add(name, "must be a readiness level from 1 to 9");
+        }
+    }
+    if let (Some(a), Some(b)) = (q.trl_min, q.trl_max) {
+        if a > b {
+            v.add("trl_max", "must not be below trl_min");
+        }
+    }
+    for (name, value) in [("price_min", q.price_min), ("price_max", q.price_max)] {
+        if value.is_some_and(|p| p < 0) {
+            v.add(name, "must not be negative");
+        }
+    }
+    if let (Some(a), Some(b)) = (q.price_min, q.price_max) {
+        if a > b {
+            v.add("price_max", "must not be below price_min");
+        }
+    }
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        v.add("limit", "must be between 1 and 100");
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset > 10_000 {
+        v.add("offset", "must be at most 10000: refine the search instead");
+    }
+    let sort = match q.sort.as_deref().map(str::trim) {
+        None | Some("") | Some("relevance") => SortBy::Relevance,
+        Some("newest") => SortBy::Newest,
+        Some(other) => {
+            v.add(
+                "sort",
+                format!("`{other}` is not a sort order (relevance, newest)"),
+            );
+            SortBy::Relevance
+        }
+    };
+    v.finish()?;
+    Ok(Request {
+        q: text,
+        filters: Filters {
+            kind,
+            field,
+            priority_area,
+            trl_min: q.trl_min,
+            trl_max: q.trl_max,
+            ip_status,
+            transfer_mode,
+            price_min: q.price_min,
+            price_max: q.price_max,
+            org_type,
+            country,
+            language,
+        },
+        limit,
+        offset,
+        sort,
+    })
+}
+
+/// Full-text search over the published catalogues, diacritics optional, with filters,
+/// facet counts and highlighted snippets.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchQuery),
+    responses(
+        (status = 200, description = "Ranked results with facets", body = SearchResponse),
+        (status = 422, description = "Invalid parameters, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The index is not available yet", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn search(
+    state: web::Data<AppState>,
+    q: ApiQuery<SearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let req = request(q.0)?;
+    let index = state.search()?;
+    let res = tokio::task::spawn_blocking(move || index.search(&req))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(res))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestQuery {
+    /// What has been typed so far.
+    pub q: Option<String>,
+    /// technology, need, expert or any (default).
+    pub kind: Option<String>,
+    /// 1–20, default 8.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestions {
+    pub items: Vec<Suggestion>,
+}
+
+/// Completions for a search box over titles and keywords, diacritics optional.
+#[utoipa::path(get, path = "/api/v1/suggest", tag = "search", params(SuggestQuery),
+    responses(
+        (status = 200, description = "Completions, best first", body = Suggestions),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn suggest(
+    state: web::Data<AppState>,
+    q: ApiQuery<SuggestQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.0;
+    let mut v = Violations::new();
+    let text = q.q.unwrap_or_default();
+    if text.chars().count() > 100 {
+        v.add("q", "must be at most 100 characters");
+    }
+    let kind = match q.kind.as_deref().map(str::trim) {
+        None | Some("") | Some("any") => None,
+        Some(k) => v.check("kind", Kind::parse(k)),
+    };
+    let limit = q.limit.unwrap_or(8);
+    if !(1..=20).contains(&limit) {
+        v.add("limit", "must be between 1 and 20");
+    }
+    v.finish()?;
+    let index = state.search()?;
+    let items = tokio::task::spawn_blocking(move || index.suggest(&text, kind, limit))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(Suggestions { items }))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/search").route(web::get().to(search)))
+        .service(web::resource("/suggest").route(web::get().to(suggest)));
+}
