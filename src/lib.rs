@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod imports;
+pub mod matching;
 pub mod organizations;
 pub mod search;
 pub mod telemetry;

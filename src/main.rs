@@ -48,6 +48,9 @@ enum Command {
     },
     /// Apply pending database migrations (needed on PostgreSQL; SQLite migrates itself).
     Migrate,
+    /// Rebuild this process's search index from the database (stop `serve` on this
+    /// index folder first; `serve` also rebuilds by itself when the index format changes).
+    Reindex,
     /// Operator tools for accounts.
     Admin {
         #[command(subcommand)]
@@ -221,6 +224,32 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             })
             .await??;
             eprintln!("exported {records} records");
+            Ok(())
+        }
+        Command::Reindex => {
+            let mut state = AppState::prepare(settings)?;
+            let index = state.open_search()?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} listings ({per_sec})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let progress = bar.clone();
+            let started = std::time::Instant::now();
+            let n = tokio::task::spawn_blocking(move || {
+                index.rebuild(&|done, total| {
+                    progress.set_length(total);
+                    progress.set_position(done);
+                })
+            })
+            .await??;
+            bar.finish_and_clear();
+            println!(
+                "indexed {n} published listings in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Migrate => {

@@ -354,6 +354,22 @@ fn owning_org(conn: &mut DbConn, viewer: &Viewer, requested: Option<i64>) -> Res
     }
 }
 
+/// The stored listing, if the caller may see it (404 otherwise).
+pub async fn visible_row(
+    state: &AppState,
+    caller: Option<Caller>,
+    kind: Kind,
+    id: i64,
+) -> Result<ListingRow, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            let viewer = Viewer::load(conn, caller.as_ref())?;
+            load_visible(conn, kind, id, &viewer)
+        })
+        .await
+}
+
 pub async fn get(
     state: &AppState,
     caller: Option<Caller>,

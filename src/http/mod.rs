@@ -17,7 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use self::error::ApiError;
 use self::extract::BodyLimit;
 use crate::app::AppState;
-use crate::{accounts, catalog, imports, organizations, search};
+use crate::{accounts, catalog, imports, matching, organizations, search};
 
 async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::from_status(
@@ -68,6 +68,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
                 web::scope("/api/v1")
                     .configure(accounts::handlers::routes)
                     .configure(organizations::handlers::routes)
+                    .configure(matching::handlers::routes)
                     .configure(catalog::handlers::routes)
                     .configure(imports::handlers::routes)
                     .configure(search::handlers::routes),

@@ -60,6 +60,9 @@ use crate::{accounts, organizations};
         crate::imports::handlers::export,
         crate::search::handlers::search,
         crate::search::handlers::suggest,
+        crate::matching::handlers::for_need,
+        crate::matching::handlers::for_technology,
+        crate::matching::handlers::for_expert,
     ),
     components(schemas(super::error::Problem, super::error::FieldError)),
     modifiers(&BearerAuth),
@@ -73,6 +76,7 @@ use crate::{accounts, organizations};
         (name = "moderation", description = "The Department of S&T's review queue"),
         (name = "taxonomy", description = "Vocabularies with Vietnamese and English labels"),
         (name = "search", description = "Full-text search over the catalogues, Vietnamese-aware"),
+        (name = "matching", description = "Supply–demand matching with reasons"),
         (name = "imports", description = "Bulk import and open-data export in the interchange format (JSON Lines)"),
     )
 )]

@@ -272,3 +272,152 @@ fn import_and_export_on_the_command_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
 }
+
+#[tokio::test]
+async fn two_servers_on_one_database_each_find_what_the_other_published() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut envs = vec![
+        ("TECHEX__SERVER__PORT", "0".to_owned()),
+        ("TECHEX__SEARCH__REFRESH_INTERVAL_MS", "100".to_owned()),
+    ];
+    if postgres_admin_url().is_some() {
+        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+        envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
+    }
+    let out = run(techex(cwd.path(), &envs).args([
+        "admin",
+        "create",
+        "--email",
+        "kd@sokhcn.example.vn",
+        "--password",
+        "kiểm-duyệt-viên-2026",
+        "--role",
+        "moderator",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let with_index = |dir: &str| {
+        let mut e = envs.clone();
+        e.push((
+            "TECHEX__SEARCH__INDEX_DIR",
+            cwd.path().join(dir).to_string_lossy().into_owned(),
+        ));
+        e
+    };
+    let (_a, a) = serve(cwd.path(), &with_index("index-a"));
+    let (_b, b) = serve(cwd.path(), &with_index("index-b"));
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, token: Option<&str>, body: Value| {
+        let mut r = client.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let login = |base: String, email: &'static str, password: &'static str| {
+        let client = client.clone();
+        async move {
+            let v: Value = client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["token"].as_str().unwrap().to_owned()
+        }
+    };
+    post(&a, "/api/v1/auth/register", None, json!({"email": "vien@example.vn", "password": "hoa-sen-nở-giữa-hồ-42", "display_name": "Viện"}))
+        .await
+        .unwrap();
+    let owner = login(a.clone(), "vien@example.vn", "hoa-sen-nở-giữa-hồ-42").await;
+    let moderator = login(a.clone(), "kd@sokhcn.example.vn", "kiểm-duyệt-viên-2026").await;
+    post(
+        &a,
+        "/api/v1/organizations",
+        Some(&owner),
+        json!({"name": "Viện Năng lượng", "org_type": "institute"}),
+    )
+    .await
+    .unwrap();
+    let mut t = crate::catalog::technology();
+    t["title"] = json!("Pin lưu trữ năng lượng natri-ion cho lưới điện mini");
+    let created: Value = post(&a, "/api/v1/technologies", Some(&owner), t)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    post(
+        &a,
+        &format!("/api/v1/technologies/{id}/submit"),
+        Some(&owner),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    let r = post(
+        &a,
+        &format!("/api/v1/technologies/{id}/publish"),
+        Some(&moderator),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    // Published through A, found through B (and A), each by its own indexer.
+    for base in [&b, &a] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let v: Value = client
+                .get(format!("{base}/api/v1/search?q=pin+natri+ion"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if v["total"] == 1 {
+                assert_eq!(v["items"][0]["id"], id);
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{base} never found it: {v}"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+#[test]
+fn reindex_rebuilds_from_the_database() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut envs: Vec<(&str, String)> = Vec::new();
+    if postgres_admin_url().is_some() {
+        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+        envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
+    }
+    let file = cwd.path().join("in.jsonl");
+    std::fs::write(&file, techex::demo::jsonl()).unwrap();
+    assert!(run(techex(cwd.path(), &envs).arg("import").arg(&file))
+        .status
+        .success());
+    let out = run(techex(cwd.path(), &envs).arg("reindex"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("indexed 281 published listings"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -9,6 +9,8 @@ mod edge;
 mod health;
 mod helpers;
 mod imports;
+mod matching;
 mod migrations;
 mod organizations;
+mod relevance;
 mod search;
