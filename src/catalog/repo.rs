@@ -138,6 +138,62 @@ pub fn record_event(
         .execute(conn)
 }
 
+/// An event to record in bulk.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = listing_events)]
+pub struct NewEvent {
+    pub listing_id: i64,
+    pub actor_user_id: Option<i64>,
+    pub action: &'static str,
+    pub from_status: Option<&'static str>,
+    pub to_status: Option<&'static str>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A change to record in bulk.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = listing_changes)]
+pub struct NewChange {
+    pub listing_id: i64,
+    pub changed_at: NaiveDateTime,
+}
+
+/// Records many events and changes in two statements (bulk imports).
+pub fn record_bulk(
+    conn: &mut DbConn,
+    events: &[NewEvent],
+    changes: &[NewChange],
+) -> QueryResult<()> {
+    // Multi-row VALUES, kept well under both backends' limits on bound parameters.
+    for chunk in events.chunks(1_000) {
+        per_backend!(&mut *conn, |c| diesel::insert_into(listing_events::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in changes.chunks(5_000) {
+        per_backend!(&mut *conn, |c| diesel::insert_into(listing_changes::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// The listings of one kind with these external ids.
+pub fn find_externals(
+    conn: &mut DbConn,
+    kind: Kind,
+    external_ids: &[String],
+) -> QueryResult<Vec<ListingRow>> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    l::table
+        .filter(l::kind.eq(kind.as_str()))
+        .filter(l::external_id.eq_any(external_ids.to_vec()))
+        .select(ListingRow::as_select())
+        .load(conn)
+}
+
 /// Notes that a listing changed, in the caller's transaction, for the search index.
 pub fn record_change(conn: &mut DbConn, listing_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::insert_into(listing_changes::table)

@@ -304,10 +304,23 @@ pub fn parse_for_test(
     parse_line(line, bytes, today).map(|_| ())
 }
 
+/// What the importer knows of a stored listing.
+#[derive(Debug, Clone)]
+struct Known {
+    id: i64,
+    organization_id: Option<i64>,
+    status: Status,
+    data: ListingData,
+}
+
 /// Applies parsed records to the database.
 struct Applier {
     actor: Option<i64>,
     org_ids: HashMap<String, i64>,
+    /// Listings of the current batch already stored, by kind and external id.
+    known: HashMap<(Kind, String), Known>,
+    events: Vec<listings::NewEvent>,
+    changes: Vec<listings::NewChange>,
 }
 
 impl Applier {
@@ -421,27 +434,18 @@ impl Applier {
         data: &ListingData,
     ) -> Result<Outcome, LineFailure> {
         let now = db::now();
-        match listings::find_external(conn, kind, external_id)? {
-            Some(cur) => {
+        let key = (kind, external_id.to_owned());
+        let (id, outcome, from) = match self.known.get(&key) {
+            Some(cur)
                 if &cur.data == data
                     && cur.organization_id == organization_id
-                    && cur.status() == Status::Published
-                {
-                    return Ok(Outcome::Unchanged);
-                }
+                    && cur.status == Status::Published =>
+            {
+                return Ok(Outcome::Unchanged);
+            }
+            Some(cur) => {
                 listings::overwrite(conn, cur.id, organization_id, data, Status::Published, now)?;
-                listings::record_event(
-                    conn,
-                    cur.id,
-                    self.actor,
-                    "imported",
-                    Some(cur.status()),
-                    Some(Status::Published),
-                    None,
-                    now,
-                )?;
-                listings::record_change(conn, cur.id, now)?;
-                Ok(Outcome::Updated)
+                (cur.id, Outcome::Updated, Some(cur.status.as_str()))
             }
             None => {
                 let id = listings::insert(
@@ -460,20 +464,66 @@ impl Applier {
                         published_at: Some(now),
                     },
                 )?;
-                listings::record_event(
-                    conn,
-                    id,
-                    self.actor,
-                    "imported",
-                    None,
-                    Some(Status::Published),
-                    None,
-                    now,
-                )?;
-                listings::record_change(conn, id, now)?;
-                Ok(Outcome::Created)
+                (id, Outcome::Created, None)
+            }
+        };
+        self.known.insert(
+            key,
+            Known {
+                id,
+                organization_id,
+                status: Status::Published,
+                data: data.clone(),
+            },
+        );
+        self.events.push(listings::NewEvent {
+            listing_id: id,
+            actor_user_id: self.actor,
+            action: "imported",
+            from_status: from,
+            to_status: Some(Status::Published.as_str()),
+            created_at: now,
+        });
+        self.changes.push(listings::NewChange {
+            listing_id: id,
+            changed_at: now,
+        });
+        Ok(outcome)
+    }
+
+    /// Loads the batch's listings that already exist, in one query per kind.
+    fn prefetch(&mut self, conn: &mut DbConn, batch: &[Parsed]) -> Result<(), ApiError> {
+        self.known.clear();
+        self.events.clear();
+        self.changes.clear();
+        for kind in Kind::ALL {
+            let ids: Vec<String> = batch
+                .iter()
+                .filter_map(|p| match &p.record {
+                    Record::Listing {
+                        kind: k,
+                        external_id,
+                        ..
+                    } if *k == kind => Some(external_id.clone()),
+                    _ => None,
+                })
+                .collect();
+            for row in listings::find_externals(conn, kind, &ids)? {
+                let Some(ext) = row.external_id.clone() else {
+                    continue;
+                };
+                self.known.insert(
+                    (kind, ext),
+                    Known {
+                        id: row.id,
+                        organization_id: row.organization_id,
+                        status: row.status(),
+                        data: row.data,
+                    },
+                );
             }
         }
+        Ok(())
     }
 }
 
@@ -521,6 +571,9 @@ pub fn import(
     let mut applier = Applier {
         actor,
         org_ids: HashMap::new(),
+        known: HashMap::new(),
+        events: Vec::new(),
+        changes: Vec::new(),
     };
     let mut reader = reader;
     let mut batch: Vec<Parsed> = Vec::with_capacity(BATCH);
@@ -582,6 +635,7 @@ fn apply_batch(
     }
     let mut conn = db.conn()?;
     db::write_tx(&mut conn, |conn| {
+        applier.prefetch(conn, batch)?;
         for p in batch.iter() {
             let (kind, ext) = match &p.record {
                 Record::Organization { external_id, .. } => ("organization", external_id.as_str()),
@@ -589,9 +643,16 @@ fn apply_batch(
                     kind, external_id, ..
                 } => (kind.as_str(), external_id.as_str()),
             };
-            let result = conn.transaction::<_, SavepointError, _>(|conn| {
-                applier.apply(conn, &p.record).map_err(SavepointError::Line)
-            });
+            // Organisations can clash on a tax code: each in a savepoint of its own. A
+            // listing's every check is done before it writes, so it needs none.
+            let result = match &p.record {
+                Record::Organization { .. } => conn.transaction::<_, SavepointError, _>(|conn| {
+                    applier.apply(conn, &p.record).map_err(SavepointError::Line)
+                }),
+                Record::Listing { .. } => {
+                    applier.apply(conn, &p.record).map_err(SavepointError::Line)
+                }
+            };
             match result {
                 Ok(outcome) => report.count(kind, outcome),
                 Err(SavepointError::Line(LineFailure::Field(field, message))) => {
@@ -618,6 +679,9 @@ fn apply_batch(
                 Err(SavepointError::Line(LineFailure::Api(e))) => return Err(e),
             }
         }
+        listings::record_bulk(conn, &applier.events, &applier.changes)?;
+        applier.events.clear();
+        applier.changes.clear();
         Ok::<_, ApiError>(())
     })?;
     batch.clear();

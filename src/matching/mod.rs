@@ -133,33 +133,26 @@ impl SearchIndex {
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
         scored.truncate(QUERY_TERMS);
         let max_weight = scored.first().map_or(1.0, |s| s.1);
+        // One flat union of boosted term queries, so the top candidates can be found
+        // without scoring every listing that shares a word.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let term = |field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
+            let q: Box<dyn Query> = Box::new(tantivy::query::TermQuery::new(
+                Term::from_field_text(field, text),
+                tantivy::schema::IndexRecordOption::WithFreqs,
+            ));
+            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+        };
         for (t, w) in &scored {
-            let per_field: Vec<(Occur, Box<dyn Query>)> = [
+            let w = w / max_weight;
+            for (field, boost) in [
                 (f.title, W_TITLE),
                 (f.keywords, W_KEYWORDS),
                 (f.summary, W_SUMMARY),
                 (f.body, W_BODY),
-            ]
-            .into_iter()
-            .map(|(field, boost)| {
-                let q: Box<dyn Query> = Box::new(tantivy::query::TermQuery::new(
-                    Term::from_field_text(field, t),
-                    tantivy::schema::IndexRecordOption::WithFreqs,
-                ));
-                (
-                    Occur::Should,
-                    Box::new(BoostQuery::new(q, boost)) as Box<dyn Query>,
-                )
-            })
-            .collect();
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(BooleanQuery::new(per_field)),
-                    w / max_weight,
-                )),
-            ));
+            ] {
+                clauses.push(term(field, t, w * boost));
+            }
         }
         let source_pairs: Vec<String> = {
             let mut p: Vec<String> = pairs(&source.data.title)
@@ -211,7 +204,7 @@ impl SearchIndex {
             modes: json_list(&source.data.modes),
         };
         let query_terms: HashSet<String> = scored.iter().map(|(t, _)| t.clone()).collect();
-        let mut items = Vec::with_capacity(top.len());
+        let mut ranked: Vec<(f32, f32, Card, Vec<Reason>)> = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let Some(card) = card_of(&doc, &f) else {
@@ -221,12 +214,30 @@ impl SearchIndex {
                 continue;
             }
             let text_score = score / best;
-            let (fit, reasons) = structured_fit(&src, &card, &query_terms, &source_pairs);
-            items.push(item(card, combine(text_score, fit), text_score, reasons));
+            let (fit, reasons) = structured_fit(&src, &card);
+            ranked.push((combine(text_score, fit), text_score, card, reasons));
         }
-        items.sort_by(|a, b| b.score.total_cmp(&a.score));
-        items.truncate(limit);
-        Ok(items)
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.truncate(limit);
+        // Only the suggestions returned get their shared words spelled out.
+        let mut analyzers = (analysis::vi_exact(), analysis::vi_fold());
+        Ok(ranked
+            .into_iter()
+            .map(|(score, text_score, card, mut reasons)| {
+                let shared = shared_terms(&card, &query_terms, &source_pairs, &mut analyzers);
+                if !shared.is_empty() {
+                    reasons.insert(
+                        0,
+                        Reason {
+                            code: "shared_terms",
+                            fit: true,
+                            detail: shared.join(", "),
+                        },
+                    );
+                }
+                item(card, score, text_score, reasons)
+            })
+            .collect())
     }
 }
 
@@ -261,6 +272,10 @@ fn shared_terms(
     card: &Card,
     query_terms: &HashSet<String>,
     source_pairs: &[String],
+    (exact_analyzer, fold_analyzer): &mut (
+        tantivy::tokenizer::TextAnalyzer,
+        tantivy::tokenizer::TextAnalyzer,
+    ),
 ) -> Vec<String> {
     let text = format!(
         "{}\n{}\n{}",
@@ -268,8 +283,8 @@ fn shared_terms(
         card.keywords.join("\n"),
         card.summary.as_deref().unwrap_or_default()
     );
-    let exact = tokens(&mut analysis::vi_exact(), &text);
-    let fold = folded(&text);
+    let exact = tokens(exact_analyzer, &text);
+    let fold = tokens(fold_analyzer, &text);
     let spelled: HashMap<&str, &str> = fold
         .iter()
         .map(String::as_str)
@@ -301,12 +316,8 @@ fn shared_terms(
     out
 }
 
-fn structured_fit(
-    src: &Source,
-    c: &Card,
-    query_terms: &HashSet<String>,
-    source_pairs: &[String],
-) -> (f32, Vec<Reason>) {
+/// The structured fit of a candidate: a score adjustment and its reasons.
+fn structured_fit(src: &Source, c: &Card) -> (f32, Vec<Reason>) {
     let mut fit = 0.0f32;
     let mut reasons = Vec::new();
     let mut reason = |code: &'static str, ok: bool, detail: String| {
@@ -316,11 +327,6 @@ fn structured_fit(
             detail,
         })
     };
-
-    let shared = shared_terms(c, query_terms, source_pairs);
-    if !shared.is_empty() {
-        reason("shared_terms", true, shared.join(", "));
-    }
 
     let same_sector: Vec<&String> = c
         .fields
@@ -555,33 +561,25 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let (fit, reasons) = structured_fit(
-            &need(),
-            &card(Kind::Technology),
-            &terms,
-            &["nuoc_thai".into(), "xu_ly".into()],
-        );
+        let c = card(Kind::Technology);
+        let (fit, reasons) = structured_fit(&need(), &c);
         assert!(fit > 0.3, "{fit}");
         let codes: Vec<&str> = reasons.iter().map(|r| r.code).collect();
         assert_eq!(
             codes,
-            vec![
-                "shared_terms",
-                "sector",
-                "priority_areas",
-                "trl",
-                "budget",
-                "transfer_mode"
-            ]
+            vec!["sector", "priority_areas", "trl", "budget", "transfer_mode"]
         );
         assert!(reasons.iter().all(|r| r.fit));
-        // Shared words are shown as the candidate spells them.
-        assert!(
-            reasons[0].detail.contains("nước thải"),
-            "{}",
-            reasons[0].detail
+        assert!(reasons[0].detail.contains("207"));
+        // Shared words are shown as the candidate spells them, pairs first.
+        let mut analyzers = (analysis::vi_exact(), analysis::vi_fold());
+        let shared = shared_terms(
+            &c,
+            &terms,
+            &["nuoc_thai".into(), "xu_ly".into()],
+            &mut analyzers,
         );
-        assert!(reasons[1].detail.contains("207"));
+        assert_eq!(shared, vec!["nước thải", "xử lý", "dệt"]);
     }
 
     #[test]
@@ -591,14 +589,14 @@ mod tests {
         c.money_min = Some(5_000_000_000);
         c.modes = vec!["assignment".into()];
         c.fields = vec!["302".into()];
-        let (fit, reasons) = structured_fit(&need(), &c, &HashSet::new(), &[]);
+        let (fit, reasons) = structured_fit(&need(), &c);
         assert!(fit < 0.0, "{fit}");
         let misfits: Vec<&str> = reasons.iter().filter(|r| !r.fit).map(|r| r.code).collect();
         assert_eq!(misfits, vec!["field", "trl", "budget", "transfer_mode"]);
         let mut e = card(Kind::Expert);
         e.availability = Some("unavailable".into());
         e.country = Some("JP".into());
-        let (_, reasons) = structured_fit(&need(), &e, &HashSet::new(), &[]);
+        let (_, reasons) = structured_fit(&need(), &e);
         assert!(reasons.iter().any(|r| r.code == "availability" && !r.fit));
         assert!(reasons.iter().any(|r| r.code == "country"));
     }

@@ -28,7 +28,8 @@ use crate::db::schema::{listing_changes as lc, listings as l};
 use crate::db::Db;
 
 const STAMP_FILE: &str = "techex-schema-version";
-const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// Indexing memory per writer thread (tantivy needs at least 15 MB each).
+const WRITER_MEMORY_PER_THREAD: usize = 40 * 1024 * 1024;
 /// Changes read per pass.
 const PASS_LIMIT: i64 = 5_000;
 /// A sequence number missing for this long belongs to a transaction that rolled back.
@@ -140,7 +141,10 @@ impl SearchIndex {
             }
         };
         analysis::register(&index);
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY).map_err(|e| {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4);
+        let writer = index.writer_with_num_threads(threads, threads * WRITER_MEMORY_PER_THREAD).map_err(|e| {
             open_err(
                 dir,
                 format!("{e} (another techex process uses this folder? give each process its own search.index_dir)"),
@@ -249,6 +253,12 @@ impl SearchIndex {
         }
         let high = max_seq.unwrap_or(0);
         self.commit(writer, high)?;
+        // A bulk load leaves many small segments; one segment answers queries fastest.
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait()?;
+            self.reader.reload()?;
+        }
         let mut cursor = self
             .cursor
             .lock()

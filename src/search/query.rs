@@ -335,32 +335,23 @@ impl SearchIndex {
             facets.add_facet(path);
         }
         facets.add_facet("/field");
-        // A facet and its descendants cannot share a collector: sectors get their own.
-        let mut sectors = FacetCollector::for_field("facets");
-        for group in ["1", "2", "3", "4", "5", "6"] {
-            sectors.add_facet(format!("/field/{group}").as_str());
-        }
+        facets.add_facet("/sector");
         let page = TopDocs::with_limit(req.limit.max(1)).and_offset(req.offset);
-        let (hits, total, facet_counts, sector_counts): (Vec<(Score, DocAddress)>, usize, _, _) =
-            if req.sort == SortBy::Relevance && has_text {
-                searcher.search(&query, &(page.order_by_score(), Count, facets, sectors))?
-            } else {
-                let (top, total, counts, sector_counts) = searcher.search(
+        // Ranking and counting in separate passes: the counts need every match but no
+        // scores, and the ranking alone can skip blocks that cannot reach the top.
+        let (total, facet_counts) = searcher.search(&query, &(Count, facets))?;
+        let hits: Vec<(Score, DocAddress)> = if req.sort == SortBy::Relevance && has_text {
+            searcher.search(&query, &page.order_by_score())?
+        } else {
+            searcher
+                .search(
                     &query,
-                    &(
-                        page.order_by_fast_field::<i64>("published", Order::Desc),
-                        Count,
-                        facets,
-                        sectors,
-                    ),
-                )?;
-                (
-                    top.into_iter().map(|(_, a)| (0.0, a)).collect(),
-                    total,
-                    counts,
-                    sector_counts,
-                )
-            };
+                    &page.order_by_fast_field::<i64>("published", Order::Desc),
+                )?
+                .into_iter()
+                .map(|(_, a)| (0.0, a))
+                .collect()
+        };
         let snippets = {
             let terms: BTreeMap<String, Score> =
                 folded(&req.q).into_iter().map(|t| (t, 1.0)).collect();
@@ -388,8 +379,8 @@ impl SearchIndex {
             items.push(Hit::from_card(card, score, snippet));
         }
         let mut out = Facets::default();
-        let list_in = |counts: &tantivy::collector::FacetCounts, path: &str| -> Vec<FacetCount> {
-            let mut v: Vec<FacetCount> = counts
+        let list = |path: &str| -> Vec<FacetCount> {
+            let mut v: Vec<FacetCount> = facet_counts
                 .get(path)
                 .map(|(facet, count)| FacetCount {
                     value: facet
@@ -404,16 +395,13 @@ impl SearchIndex {
             v.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
             v
         };
-        let list = |path: &str| list_in(&facet_counts, path);
         out.kind = list("/kind");
         out.priority_area = list("/priority");
         out.trl = list("/trl");
         out.ip_status = list("/ip");
         out.transfer_mode = list("/mode");
         let mut fields = list("/field");
-        for group in ["1", "2", "3", "4", "5", "6"] {
-            fields.extend(list_in(&sector_counts, &format!("/field/{group}")));
-        }
+        fields.extend(list("/sector"));
         out.field = fields;
         Ok(SearchResponse {
             total,

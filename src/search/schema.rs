@@ -13,7 +13,7 @@ use crate::catalog::repo::OrgBrief;
 
 /// Bump when the schema or the analysis changes: an index stamped with another version is
 /// rebuilt from the database at start-up.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Handles to every field.
 #[derive(Debug, Clone, Copy)]
@@ -133,7 +133,7 @@ pub struct CardOrg {
 pub const MONEY_OPEN_MIN: i64 = 0;
 pub const MONEY_OPEN_MAX: i64 = i64::MAX;
 
-const SNIPPET_SOURCE_CHARS: usize = 2_000;
+const SNIPPET_SOURCE_CHARS: usize = 1_000;
 
 /// The card and the document of a published listing.
 pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, TantivyDocument) {
@@ -225,15 +225,11 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
         if code.len() > 1 {
             doc.add_text(f.field_codes, &code[..1]);
         }
-        let group = &code[..1];
-        doc.add_facet(
-            f.facets,
-            if code.len() > 1 {
-                Facet::from_path(["field", group, code.as_str()])
-            } else {
-                Facet::from_path(["field", group])
-            },
-        );
+        // Fields and sectors under separate roots, so one facet collector counts both.
+        doc.add_facet(f.facets, Facet::from_path(["field", &code[..1]]));
+        if code.len() > 1 {
+            doc.add_facet(f.facets, Facet::from_path(["sector", code.as_str()]));
+        }
     }
     for a in &areas {
         doc.add_text(f.priority, a);
