@@ -116,17 +116,6 @@ pub fn revoke_all_tokens(
         .execute(conn)
 }
 
-/// Removes tokens that can never be used again, keeping the table small.
-pub fn purge_dead_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(auth_tokens::table)
-        .filter(
-            auth_tokens::expires_at
-                .le(now)
-                .or(auth_tokens::revoked_at.is_not_null()),
-        )
-        .execute(conn)
-}
-
 pub fn memberships(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<MembershipView>> {
     let rows: Vec<(i64, String, String, String, Option<NaiveDateTime>)> =
         organization_members::table

@@ -14,7 +14,7 @@ pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,7 +75,6 @@ pub struct SearchIndex {
     ready: AtomicBool,
     stop: AtomicBool,
     wake: (Mutex<bool>, Condvar),
-    commits: AtomicU64,
     path: PathBuf,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -174,7 +173,6 @@ impl SearchIndex {
             ready: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
-            commits: AtomicU64::new(0),
             path: dir.to_path_buf(),
             worker: Mutex::new(None),
         });
@@ -210,11 +208,6 @@ impl SearchIndex {
     /// True once the index has caught up with the database since start-up.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
-    }
-
-    /// Commits made since start-up.
-    pub fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
     }
 
     /// Rebuilds everything from the database. `progress(done, total)` is told as it goes.
@@ -299,7 +292,6 @@ impl SearchIndex {
         prepared.set_payload(&position.to_string());
         prepared.commit()?;
         self.reader.reload()?;
-        self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
