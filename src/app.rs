@@ -10,6 +10,7 @@ use crate::accounts::password::Hasher;
 use crate::config::{EmailTransportKind, Settings};
 use crate::db::Db;
 use crate::http::error::ApiError;
+use crate::notify::mailer::Mailer;
 use crate::search::SearchIndex;
 
 /// What every request handler and background task shares.
@@ -21,6 +22,10 @@ pub struct AppState {
     /// The search index; opened by the server (command-line tools that only touch the
     /// database leave it closed, so they can run beside a server).
     pub search: Option<Arc<SearchIndex>>,
+    /// Delivers email (see `email.transport`).
+    pub mailer: Mailer,
+    /// Wakes this process's worker when a change queued email.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -58,13 +63,21 @@ impl AppState {
                 )
             })?;
         }
+        let mailer = Mailer::from_settings(&settings.email).context("email transport")?;
         let hasher = Hasher::new(&settings.auth.argon2).map_err(anyhow::Error::msg)?;
         Ok(Self {
             settings: Arc::new(settings),
             db,
             hasher: Arc::new(hasher),
             search: None,
+            mailer,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Tells this process's worker that email was queued (after the commit).
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
     }
 
     /// Opens the search index (rebuilding it from the database when needed).
@@ -103,6 +116,9 @@ impl Application {
         index.spawn_indexer(Duration::from_millis(
             state.settings.search.refresh_interval_ms,
         ));
+        if state.settings.worker.enabled {
+            tokio::spawn(crate::notify::worker::run(state.clone()));
+        }
         let addr = format!(
             "{}:{}",
             state.settings.server.host, state.settings.server.port

@@ -44,6 +44,8 @@ pub struct Settings {
     pub imports: ImportSettings,
     pub email: EmailSettings,
     pub auth: AuthSettings,
+    pub deals: DealSettings,
+    pub worker: WorkerSettings,
     pub log: LogSettings,
 }
 
@@ -82,6 +84,8 @@ pub struct ImportSettings {
 pub enum EmailTransportKind {
     File,
     Smtp,
+    /// Kept in the process (tests of the worker itself).
+    Memory,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -99,6 +103,29 @@ pub struct SmtpSettings {
     pub security: SmtpSecurity,
     pub username: String,
     pub password: Secret,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    pub poll_interval_ms: u64,
+    pub batch_size: i64,
+    pub max_attempts: i32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub lease_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DealSettings {
+    pub request_ttl_seconds: i64,
+    pub reminder_before_seconds: i64,
+    pub sweep_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +134,7 @@ pub struct EmailSettings {
     pub file_dir: PathBuf,
     pub from: String,
     pub smtp: SmtpSettings,
+    pub outbox: OutboxSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +156,8 @@ pub struct ThrottleSettings {
 pub struct AuthSettings {
     pub token_ttl_hours: i64,
     pub min_password_length: usize,
+    pub verify_email_ttl_hours: i64,
+    pub reset_ttl_minutes: i64,
     pub argon2: Argon2Settings,
     pub throttle: ThrottleSettings,
 }
@@ -209,6 +239,41 @@ impl Settings {
         .is_err()
         {
             return Err(bad("auth.argon2", "parameters out of Argon2's range"));
+        }
+        if self.auth.verify_email_ttl_hours <= 0 || self.auth.reset_ttl_minutes <= 0 {
+            return Err(bad(
+                "auth.verify_email_ttl_hours / auth.reset_ttl_minutes",
+                "must be positive",
+            ));
+        }
+        let o = &self.email.outbox;
+        if o.batch_size <= 0 || o.max_attempts <= 0 || o.lease_seconds <= 0 {
+            return Err(bad(
+                "email.outbox",
+                "batch_size, max_attempts and lease_seconds must be positive",
+            ));
+        }
+        if o.backoff_base_ms == 0 || o.backoff_max_ms < o.backoff_base_ms {
+            return Err(bad(
+                "email.outbox",
+                "backoff_base_ms must be positive and at most backoff_max_ms",
+            ));
+        }
+        if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(bad(
+                "email.from",
+                "is not an email address with an optional name",
+            ));
+        }
+        let d = &self.deals;
+        if d.request_ttl_seconds <= 0
+            || d.reminder_before_seconds < 0
+            || d.reminder_before_seconds >= d.request_ttl_seconds
+        {
+            return Err(bad(
+                "deals",
+                "request_ttl_seconds must be positive and reminder_before_seconds below it",
+            ));
         }
         Ok(self)
     }

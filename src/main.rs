@@ -51,6 +51,18 @@ enum Command {
     /// Rebuild this process's search index from the database (stop `serve` on this
     /// index folder first; `serve` also rebuilds by itself when the index format changes).
     Reindex,
+    /// Run only the worker: email delivery from the outbox, deal reminders and expiry
+    /// (beside `serve` processes started with worker.enabled = false, or on their own).
+    Worker,
+    /// Show the email outbox: pending, sent and dead counts, and the dead messages.
+    Outbox {
+        /// Put dead messages back in the queue: all of them, or the one with this id.
+        #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "all")]
+        retry_dead: Option<String>,
+        /// How many dead messages to list.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// Operator tools for accounts.
     Admin {
         #[command(subcommand)]
@@ -139,6 +151,53 @@ fn print_report(r: &techex::imports::ImportReport) {
     if r.errors_truncated {
         println!("  … and more rejected lines");
     }
+}
+
+async fn outbox_command(
+    state: &AppState,
+    retry_dead: Option<String>,
+    limit: i64,
+) -> anyhow::Result<()> {
+    use techex::notify::outbox;
+    let id = match retry_dead.as_deref() {
+        None => None,
+        Some("all") => Some(None),
+        Some(raw) => Some(Some(raw.parse::<i64>().map_err(|_| {
+            anyhow::anyhow!("--retry-dead takes a message id (or nothing, for all)")
+        })?)),
+    };
+    let report = state
+        .db
+        .run(move |conn| {
+            let retried = match id {
+                Some(which) => Some(outbox::retry_dead(conn, which, techex::db::now())?),
+                None => None,
+            };
+            let counts = outbox::counts(conn)?;
+            let dead = outbox::list(conn, outbox::DEAD, limit)?;
+            Ok((retried, counts, dead))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (retried, counts, dead) = report;
+    if let Some(n) = retried {
+        println!("requeued {n} dead message(s)");
+    }
+    println!(
+        "pending {}\nsent {}\ndead {}",
+        counts.pending, counts.sent, counts.dead
+    );
+    for row in dead {
+        println!(
+            "dead #{} {} to {} after {} attempt(s): {}",
+            row.id,
+            row.template,
+            row.to_address,
+            row.attempts,
+            row.last_error.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -251,6 +310,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             Ok(())
+        }
+        Command::Worker => {
+            let state = AppState::prepare(settings)?;
+            tracing::info!(
+                database = %state.db.target().redacted(),
+                email = ?state.settings.email.transport,
+                "techex worker running"
+            );
+            tokio::select! {
+                _ = techex::notify::worker::run(state) => {}
+                _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
+            }
+            Ok(())
+        }
+        Command::Outbox { retry_dead, limit } => {
+            let state = AppState::prepare(settings)?;
+            outbox_command(&state, retry_dead, limit).await
         }
         Command::Migrate => {
             let db = Db::open(

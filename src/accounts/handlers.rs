@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::mail::{self, ResetConfirm, ResetRequest, TokenRequest};
 use super::model::{
     Caller, ChangePasswordRequest, LoginRequest, LoginResponse, MeView, RegisterRequest,
     UpdateMeRequest, UserView,
@@ -120,6 +121,79 @@ pub async fn change_password(
     Ok(HttpResponse::Ok().json(service::change_password(&state, caller, body.0).await?))
 }
 
+/// Confirm the email address with the token from the verification email.
+#[utoipa::path(
+    post, path = "/api/v1/auth/verify-email", tag = "accounts",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Verified", body = UserView),
+        (status = 422, description = "The token is invalid, expired or used (field `token`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    body: ApiJson<TokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(mail::verify_email(&state, body.0).await?))
+}
+
+/// Send the verification email again.
+#[utoipa::path(
+    post, path = "/api/v1/me/verify-email", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued"),
+        (status = 409, description = "Already verified (`already_verified`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "One was sent less than a minute ago", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    mail::resend_verification(&state, caller).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Ask for a password reset link. The answer is 202 whether or not the address has an
+/// account.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password-reset", tag = "accounts",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "If the address has an account, a link is on its way"),
+        (status = 422, description = "Not an email address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn request_reset(
+    state: web::Data<AppState>,
+    body: ApiJson<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    mail::request_reset(&state, body.0).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Set a new password with the token from the reset email; every session is signed out.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password-reset/confirm", tag = "accounts",
+    request_body = ResetConfirm,
+    responses(
+        (status = 204, description = "Password set: sign in with it"),
+        (status = 422, description = "Bad token, or a weak password", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn confirm_reset(
+    state: web::Data<AppState>,
+    body: ApiJson<ResetConfirm>,
+) -> Result<HttpResponse, ApiError> {
+    mail::confirm_reset(&state, body.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/register").route(web::post().to(register)))
         .service(web::resource("/auth/login").route(web::post().to(login)))
@@ -129,5 +203,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(me))
                 .route(web::patch().to(update_me)),
         )
-        .service(web::resource("/me/password").route(web::post().to(change_password)));
+        .service(web::resource("/me/password").route(web::post().to(change_password)))
+        .service(web::resource("/auth/verify-email").route(web::post().to(verify_email)))
+        .service(web::resource("/me/verify-email").route(web::post().to(resend_verification)))
+        .service(web::resource("/auth/password-reset").route(web::post().to(request_reset)))
+        .service(
+            web::resource("/auth/password-reset/confirm").route(web::post().to(confirm_reset)),
+        );
 }

@@ -1,6 +1,7 @@
 //! People: registration, sign-in, tokens, platform roles.
 
 pub mod handlers;
+pub mod mail;
 pub mod model;
 pub mod password;
 pub mod repo;

@@ -143,3 +143,9 @@ pub fn memberships(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Membershi
         )
         .collect())
 }
+
+pub fn mark_verified(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::email_verified_at.eq(now))
+        .execute(conn)
+}

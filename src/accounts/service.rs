@@ -31,7 +31,7 @@ fn invalid_token() -> ApiError {
 }
 
 /// Runs CPU-heavy work (Argon2) on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work)
@@ -48,7 +48,7 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
@@ -69,6 +69,18 @@ fn issue_token(
 }
 
 pub async fn register(state: &AppState, req: RegisterRequest) -> Result<UserView, ApiError> {
+    let user = register_account(state, req, true).await?;
+    state.wake_outbox();
+    Ok(user)
+}
+
+/// Creates the account; with `verify`, the verification email is queued in the same
+/// transaction (accounts made by an operator are verified instead).
+async fn register_account(
+    state: &AppState,
+    req: RegisterRequest,
+    verify: bool,
+) -> Result<UserView, ApiError> {
     let min = state.settings.auth.min_password_length;
     let mut v = Violations::new();
     let email = v.required("email", req.email, |s| Email::parse(&s));
@@ -89,32 +101,41 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> Result<UserView
     let hash = blocking(move || hasher.hash(&password))
         .await?
         .map_err(ApiError::internal)?;
+    let settings = state.settings.clone();
     state
         .db
         .run(move |conn| {
-            let now = db::now();
-            let new = NewUser {
-                email: email.as_str(),
-                password_hash: &hash,
-                display_name: &display_name,
-                locale: locale.as_str(),
-                role: Role::Member.as_str(),
-                created_at: now,
-                updated_at: now,
-            };
-            let id = repo::insert(conn, &new).map_err(|e| {
-                if db::is_unique_violation(&e) {
-                    ApiError::Conflict {
-                        code: "email_taken",
-                        detail: "an account with this email address already exists".into(),
+            db::write_tx(conn, |conn| {
+                let now = db::now();
+                let new = NewUser {
+                    email: email.as_str(),
+                    password_hash: &hash,
+                    display_name: &display_name,
+                    locale: locale.as_str(),
+                    role: Role::Member.as_str(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                let id = repo::insert(conn, &new).map_err(|e| {
+                    if db::is_unique_violation(&e) {
+                        ApiError::Conflict {
+                            code: "email_taken",
+                            detail: "an account with this email address already exists".into(),
+                        }
+                    } else {
+                        e.into()
                     }
-                } else {
-                    e.into()
+                })?;
+                if !verify {
+                    repo::mark_verified(conn, id, now)?;
                 }
-            })?;
-            let user = repo::find(conn, id)?.ok_or_else(|| ApiError::not_found("account"))?;
-            tracing::info!(user_id = id, "account registered");
-            view(&user)
+                let user = repo::find(conn, id)?.ok_or_else(|| ApiError::not_found("account"))?;
+                if verify {
+                    super::mail::queue_verification(conn, &settings, &user)?;
+                }
+                tracing::info!(user_id = id, "account registered");
+                view(&user)
+            })
         })
         .await
 }
@@ -327,7 +348,8 @@ pub async fn change_password(
         .await?
         .map_err(ApiError::internal)?;
     let ttl = state.settings.auth.token_ttl_hours;
-    state
+    let settings = state.settings.clone();
+    let res = state
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
@@ -337,6 +359,12 @@ pub async fn change_password(
                 let (token, expires_at) = issue_token(conn, user.id, ttl)?;
                 let user =
                     repo::find(conn, user.id)?.ok_or_else(|| ApiError::not_found("account"))?;
+                super::mail::queue_password_changed(
+                    conn,
+                    &settings,
+                    &user,
+                    &format!("change:{}", now.and_utc().timestamp_micros()),
+                )?;
                 tracing::info!(
                     user_id = user.id,
                     "password changed, other sessions revoked"
@@ -348,7 +376,9 @@ pub async fn change_password(
                 })
             })
         })
-        .await
+        .await;
+    state.wake_outbox();
+    res
 }
 
 /// Creates an account with a platform role, for `techex admin create`. An existing account
@@ -378,7 +408,7 @@ pub async fn create_privileged(
             .await?;
         return Ok((view(&updated)?, false));
     }
-    let user = register(
+    let user = register_account(
         state,
         RegisterRequest {
             email: Some(email.as_str().to_owned()),
@@ -393,6 +423,7 @@ pub async fn create_privileged(
             })),
             locale: Some("vi".into()),
         },
+        false,
     )
     .await?;
     state

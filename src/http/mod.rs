@@ -17,7 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use self::error::ApiError;
 use self::extract::BodyLimit;
 use crate::app::AppState;
-use crate::{accounts, catalog, imports, matching, organizations, search};
+use crate::{accounts, catalog, deals, imports, matching, notify, organizations, search};
 
 async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::from_status(
@@ -67,6 +67,12 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .service(
                 web::scope("/api/v1")
                     .configure(accounts::handlers::routes)
+                    .service(
+                        web::resource("/me/notifications")
+                            .route(web::get().to(notify::prefs::get_prefs))
+                            .route(web::put().to(notify::prefs::put_prefs)),
+                    )
+                    .configure(deals::handlers::routes)
                     .configure(organizations::handlers::routes)
                     .configure(matching::handlers::routes)
                     .configure(catalog::handlers::routes)

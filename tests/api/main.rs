@@ -5,7 +5,9 @@
 mod accounts;
 mod binary;
 mod catalog;
+mod deals;
 mod edge;
+mod email;
 mod health;
 mod helpers;
 mod imports;
@@ -14,3 +16,4 @@ mod migrations;
 mod organizations;
 mod relevance;
 mod search;
+mod sink;

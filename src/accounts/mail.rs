@@ -1,0 +1,362 @@
+//! Account mail: email address verification after registration, and password reset by an
+//! emailed single-use link. Both go through the outbox like every other email; only the
+//! SHA-256 of a link's token is stored, and a delivered message loses its copy of the link.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::model::{Caller, Locale, User, UserView};
+use super::password::check_policy;
+use super::repo;
+use super::service::{blocking, new_token, token_hash};
+use crate::app::AppState;
+use crate::config::Settings;
+use crate::db::schema::{account_tokens as at, users};
+use crate::db::{self, DbConn};
+use crate::http::error::{ApiError, Violations};
+use crate::notify::outbox::{self, Notice, Recipient};
+use crate::notify::Event;
+use crate::validate::Email;
+
+const VERIFY: &str = "verify_email";
+const RESET: &str = "reset_password";
+
+/// At most one email of each kind per account in this many seconds.
+const RESEND_AFTER_SECONDS: i64 = 60;
+
+fn recipient(user: &User) -> Recipient {
+    Recipient {
+        user_id: Some(user.id),
+        email: user.email.clone(),
+        name: user.display_name.clone(),
+        locale: Locale::parse(&user.locale).unwrap_or(Locale::Vi),
+    }
+}
+
+/// Stores a new single-use token; answers it and its row id.
+fn issue(
+    conn: &mut DbConn,
+    user: &User,
+    purpose: &str,
+    ttl: Duration,
+) -> Result<(String, i64), ApiError> {
+    let token = new_token();
+    let now = db::now();
+    diesel::insert_into(at::table)
+        .values((
+            at::user_id.eq(user.id),
+            at::purpose.eq(purpose),
+            at::token_hash.eq(token_hash(&token)),
+            at::email.eq(&user.email),
+            at::created_at.eq(now),
+            at::expires_at.eq(now + ttl),
+        ))
+        .execute(conn)?;
+    let id = at::table
+        .filter(at::token_hash.eq(token_hash(&token)))
+        .select(at::id)
+        .first(conn)?;
+    Ok((token, id))
+}
+
+/// When the last token of this kind was issued to the account, if recently.
+fn issued_recently(
+    conn: &mut DbConn,
+    user_id: i64,
+    purpose: &str,
+) -> QueryResult<Option<NaiveDateTime>> {
+    at::table
+        .filter(at::user_id.eq(user_id))
+        .filter(at::purpose.eq(purpose))
+        .filter(at::created_at.gt(db::now() - Duration::seconds(RESEND_AFTER_SECONDS)))
+        .select(at::created_at)
+        .order(at::created_at.desc())
+        .first(conn)
+        .optional()
+}
+
+/// Queues the verification email of a new (or unverified) account, in the caller's
+/// transaction.
+pub fn queue_verification(
+    conn: &mut DbConn,
+    settings: &Settings,
+    user: &User,
+) -> Result<(), ApiError> {
+    let hours = settings.auth.verify_email_ttl_hours;
+    let (token, id) = issue(conn, user, VERIFY, Duration::hours(hours))?;
+    outbox::queue(
+        conn,
+        settings,
+        &Notice {
+            event: Event::VerifyEmail,
+            key: &format!("account-token:{id}"),
+            path: &format!("/verify-email?token={token}"),
+        },
+        &[recipient(user)],
+        |_| json!({"link_hours": hours}),
+    )?;
+    Ok(())
+}
+
+/// Tells the account its password changed (a security notice; always sent).
+pub fn queue_password_changed(
+    conn: &mut DbConn,
+    settings: &Settings,
+    user: &User,
+    occurrence: &str,
+) -> Result<(), ApiError> {
+    outbox::queue(
+        conn,
+        settings,
+        &Notice {
+            event: Event::PasswordChanged,
+            key: &format!("password-changed:{}:{occurrence}", user.id),
+            path: "/reset-password",
+        },
+        &[recipient(user)],
+        |_| json!({}),
+    )?;
+    Ok(())
+}
+
+/// Takes a live token of this purpose: marks it used and answers its account and the
+/// address it was sent to. Each token works once.
+fn redeem(conn: &mut DbConn, token: &str, purpose: &str) -> Result<(i64, String), ApiError> {
+    let bad = || ApiError::invalid("token", "is invalid, expired or already used");
+    if token.is_empty() || token.len() > 256 {
+        return Err(bad());
+    }
+    let now = db::now();
+    let hash = token_hash(token);
+    let found: Option<(i64, i64, String)> = at::table
+        .filter(at::token_hash.eq(&hash))
+        .filter(at::purpose.eq(purpose))
+        .filter(at::used_at.is_null())
+        .filter(at::expires_at.gt(now))
+        .select((at::id, at::user_id, at::email))
+        .first(conn)
+        .optional()?;
+    let Some((id, user_id, email)) = found else {
+        return Err(bad());
+    };
+    let taken = diesel::update(
+        at::table
+            .filter(at::id.eq(id))
+            .filter(at::used_at.is_null()),
+    )
+    .set(at::used_at.eq(now))
+    .execute(conn)?;
+    if taken == 0 {
+        return Err(bad());
+    }
+    Ok((user_id, email))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The token from the emailed link.
+    pub token: Option<String>,
+}
+
+/// Confirms an email address with the token from the verification email.
+pub async fn verify_email(state: &AppState, req: TokenRequest) -> Result<UserView, ApiError> {
+    let mut v = Violations::new();
+    let token = v.required("token", req.token, Ok);
+    v.finish()?;
+    let token = token.unwrap_or_default();
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let (user_id, email) = redeem(conn, token.trim(), VERIFY)?;
+                let user =
+                    repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
+                if user.email != email {
+                    return Err(ApiError::invalid(
+                        "token",
+                        "was sent to an address this account no longer uses",
+                    ));
+                }
+                let now = db::now();
+                diesel::update(users::table.find(user_id))
+                    .filter(users::email_verified_at.is_null())
+                    .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
+                    .execute(conn)?;
+                tracing::info!(user_id, "email address verified");
+                let user =
+                    repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
+                UserView::try_from(&user).map_err(ApiError::internal)
+            })
+        })
+        .await
+}
+
+/// Sends the verification email again (at most once a minute).
+pub async fn resend_verification(state: &AppState, caller: Caller) -> Result<(), ApiError> {
+    let settings = state.settings.clone();
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let user = repo::find(conn, caller.user_id)?
+                    .ok_or_else(|| ApiError::not_found("account"))?;
+                if user.email_verified_at.is_some() {
+                    return Err(ApiError::Conflict {
+                        code: "already_verified",
+                        detail: "this email address is already verified".into(),
+                    });
+                }
+                if issued_recently(conn, user.id, VERIFY)?.is_some() {
+                    return Err(ApiError::TooManyRequests {
+                        retry_after_secs: RESEND_AFTER_SECONDS as u64,
+                        detail: "a verification email was sent less than a minute ago".into(),
+                    });
+                }
+                queue_verification(conn, &settings, &user)
+            })
+        })
+        .await?;
+    state.wake_outbox();
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    pub email: Option<String>,
+}
+
+/// Emails a single-use reset link if the address belongs to an account. The answer is the
+/// same either way, so nobody can probe which addresses have accounts.
+pub async fn request_reset(state: &AppState, req: ResetRequest) -> Result<(), ApiError> {
+    let mut v = Violations::new();
+    let email = v.required("email", req.email, |s| Email::parse(&s));
+    v.finish()?;
+    let email = email.map(Email::into_inner).unwrap_or_default();
+    let settings = state.settings.clone();
+    let queued = state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let Some(user) = repo::find_by_email(conn, &email)? else {
+                    return Ok(false);
+                };
+                if issued_recently(conn, user.id, RESET)?.is_some() {
+                    return Ok(false);
+                }
+                let minutes = settings.auth.reset_ttl_minutes;
+                let (token, id) = issue(conn, &user, RESET, Duration::minutes(minutes))?;
+                outbox::queue(
+                    conn,
+                    &settings,
+                    &Notice {
+                        event: Event::PasswordReset,
+                        key: &format!("account-token:{id}"),
+                        path: &format!("/reset-password?token={token}"),
+                    },
+                    &[recipient(&user)],
+                    |_| json!({"link_minutes": minutes}),
+                )?;
+                tracing::info!(user_id = user.id, "password reset requested");
+                Ok::<_, ApiError>(true)
+            })
+        })
+        .await?;
+    if queued {
+        state.wake_outbox();
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirm {
+    /// The token from the emailed link.
+    pub token: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Sets a new password with a reset token. Every session of the account is signed out,
+/// the other reset links stop working, and the address counts as verified (the link
+/// reached it).
+pub async fn confirm_reset(state: &AppState, req: ResetConfirm) -> Result<(), ApiError> {
+    let mut v = Violations::new();
+    let token = v.required("token", req.token, Ok);
+    let password = v.required("password", req.password, Ok);
+    v.finish()?;
+    let (Some(token), Some(password)) = (token, password) else {
+        return Err(ApiError::internal("validation passed without values"));
+    };
+    // Check the token before the expensive hash, without using it up.
+    let probe = token_hash(token.trim());
+    let owner: Option<String> = state
+        .db
+        .run(move |conn| {
+            Ok(at::table
+                .inner_join(users::table)
+                .filter(at::token_hash.eq(probe))
+                .filter(at::purpose.eq(RESET))
+                .filter(at::used_at.is_null())
+                .filter(at::expires_at.gt(db::now()))
+                .select(users::email)
+                .first(conn)
+                .optional()?)
+        })
+        .await?;
+    let Some(owner) = owner else {
+        return Err(ApiError::invalid(
+            "token",
+            "is invalid, expired or already used",
+        ));
+    };
+    check_policy(
+        &password,
+        state.settings.auth.min_password_length,
+        Some(&owner),
+    )
+    .map_err(|m| ApiError::invalid("password", m))?;
+    let hasher = state.hasher.clone();
+    let hash = blocking(move || hasher.hash(&password))
+        .await?
+        .map_err(ApiError::internal)?;
+    let settings = state.settings.clone();
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let (user_id, _) = redeem(conn, token.trim(), RESET)?;
+                let now = db::now();
+                repo::set_password_hash(conn, user_id, &hash, now)?;
+                repo::revoke_all_tokens(conn, user_id, now)?;
+                diesel::update(
+                    at::table
+                        .filter(at::user_id.eq(user_id))
+                        .filter(at::purpose.eq(RESET))
+                        .filter(at::used_at.is_null()),
+                )
+                .set(at::used_at.eq(now))
+                .execute(conn)?;
+                diesel::update(users::table.find(user_id))
+                    .filter(users::email_verified_at.is_null())
+                    .set(users::email_verified_at.eq(now))
+                    .execute(conn)?;
+                let user =
+                    repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
+                queue_password_changed(
+                    conn,
+                    &settings,
+                    &user,
+                    &format!("reset:{}", now.and_utc().timestamp_micros()),
+                )?;
+                tracing::info!(user_id, "password reset");
+                Ok(())
+            })
+        })
+        .await?;
+    state.wake_outbox();
+    Ok(())
+}

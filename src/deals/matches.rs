@@ -1,0 +1,521 @@
+//! Brokers' proposals: a member of a broker organisation proposes that a technology or an
+//! expert answers a need; both sides are told; the side that takes it up opens a deal with
+//! the broker attached.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::model::{MatchRow, MatchStatus, NewMatch};
+use super::repo;
+use super::service::{self, DealView, Who};
+use crate::accounts::model::{utc, Caller, Locale};
+use crate::app::AppState;
+use crate::catalog::model::{Kind, ListingRow, Status};
+use crate::catalog::repo as listings;
+use crate::db::schema::organizations as org;
+use crate::db::{self, DbConn};
+use crate::http::error::{ApiError, Violations};
+use crate::notify::outbox::{self, Notice, Recipient};
+use crate::notify::Event;
+use crate::validate::{optional_text, text};
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeMatch {
+    pub need_id: Option<i64>,
+    /// A technology that answers the need (or give `expert_id`).
+    pub technology_id: Option<i64>,
+    /// An expert who can help with the need (or give `technology_id`).
+    pub expert_id: Option<i64>,
+    /// Why the two fit, for both sides (up to 2 000 characters).
+    pub note: Option<String>,
+    /// Your broker organisation, when you belong to several.
+    pub organization_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MatchListingRef {
+    pub kind: String,
+    pub id: i64,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MatchView {
+    pub id: i64,
+    /// `proposed`, `taken_up` or `withdrawn`.
+    pub status: MatchStatus,
+    pub need: MatchListingRef,
+    pub target: MatchListingRef,
+    pub note: Option<String>,
+    pub broker_organization_id: i64,
+    pub broker_organization: String,
+    /// The deal it became, once taken up (visible to its parties and the broker).
+    pub deal_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// `take_up` for either side while proposed; `withdraw` for the broker.
+    pub actions: Vec<String>,
+}
+
+fn match_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "match_not_found",
+        detail: "no such match".into(),
+    }
+}
+
+/// Which side of a match someone is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchSide {
+    Broker,
+    Need,
+    Target,
+    Moderator,
+}
+
+fn owns(who: &Who, l: &ListingRow) -> bool {
+    l.owner_user_id == Some(who.user_id)
+        || l.organization_id.is_some_and(|o| who.org_ids.contains(&o))
+}
+
+fn match_side(
+    who: &Who,
+    m: &MatchRow,
+    need: &ListingRow,
+    target: &ListingRow,
+) -> Option<MatchSide> {
+    if who.org_ids.contains(&m.broker_org_id) {
+        Some(MatchSide::Broker)
+    } else if owns(who, need) {
+        Some(MatchSide::Need)
+    } else if owns(who, target) {
+        Some(MatchSide::Target)
+    } else if who.moderator {
+        Some(MatchSide::Moderator)
+    } else {
+        None
+    }
+}
+
+fn broker_name(conn: &mut DbConn, id: i64) -> QueryResult<String> {
+    org::table.find(id).select(org::name).first(conn)
+}
+
+fn match_view(
+    conn: &mut DbConn,
+    m: &MatchRow,
+    need: &ListingRow,
+    target: &ListingRow,
+    side: MatchSide,
+) -> Result<MatchView, ApiError> {
+    let proposed = m.status == MatchStatus::Proposed.as_str();
+    let actions = match side {
+        MatchSide::Need | MatchSide::Target if proposed => vec!["take_up".to_owned()],
+        MatchSide::Broker if proposed => vec!["withdraw".to_owned()],
+        _ => Vec::new(),
+    };
+    Ok(MatchView {
+        id: m.id,
+        status: MatchStatus::parse(&m.status).unwrap_or(MatchStatus::Withdrawn),
+        need: MatchListingRef {
+            kind: "need".into(),
+            id: need.id,
+            title: need.data.title.clone(),
+        },
+        target: MatchListingRef {
+            kind: m.target_kind.clone(),
+            id: target.id,
+            title: target.data.title.clone(),
+        },
+        note: m.note.clone(),
+        broker_organization_id: m.broker_org_id,
+        broker_organization: broker_name(conn, m.broker_org_id)?,
+        deal_id: m.deal_id,
+        created_at: utc(m.created_at),
+        updated_at: utc(m.updated_at),
+        actions,
+    })
+}
+
+fn load_pair(conn: &mut DbConn, m: &MatchRow) -> Result<(ListingRow, ListingRow), ApiError> {
+    let need = listings::find(conn, m.need_id)?.ok_or_else(match_not_found)?;
+    let target = listings::find(conn, m.target_id)?.ok_or_else(match_not_found)?;
+    Ok((need, target))
+}
+
+fn published(conn: &mut DbConn, id: i64, kind: Kind, field: &str) -> Result<ListingRow, ApiError> {
+    match listings::find(conn, id)? {
+        Some(l) if l.kind() == kind && l.status() == Status::Published => Ok(l),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("no published {} has this id", kind.noun()),
+        )),
+    }
+}
+
+/// The broker organisations among the caller's organisations.
+fn broker_orgs(conn: &mut DbConn, who: &Who) -> QueryResult<Vec<i64>> {
+    if who.org_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    org::table
+        .filter(org::id.eq_any(who.org_ids.clone()))
+        .filter(org::org_type.eq("broker"))
+        .select(org::id)
+        .load(conn)
+}
+
+/// The people of a listing's side, for a match notification.
+fn listing_recipients(conn: &mut DbConn, l: &ListingRow) -> Result<Vec<Recipient>, ApiError> {
+    let people = match (l.owner_user_id, l.organization_id) {
+        (Some(u), _) => repo::people(conn, &[u])?,
+        (None, Some(o)) => repo::members_of(conn, o)?,
+        (None, None) => Vec::new(),
+    };
+    Ok(people
+        .into_iter()
+        .map(|p| Recipient {
+            user_id: Some(p.id),
+            email: p.email,
+            name: p.display_name,
+            locale: Locale::parse(&p.locale).unwrap_or(Locale::Vi),
+        })
+        .collect())
+}
+
+fn match_ctx(m: &MatchRow, need: &ListingRow, target: &ListingRow) -> serde_json::Value {
+    json!({"id": m.id, "need_title": need.data.title, "target_title": target.data.title,
+           "target_kind": m.target_kind})
+}
+
+/// Proposes a match; both sides are told.
+pub async fn propose(
+    state: &AppState,
+    caller: Caller,
+    req: ProposeMatch,
+) -> Result<MatchView, ApiError> {
+    let mut v = Violations::new();
+    let need_id = v.required("need_id", req.need_id, Ok);
+    let target = match (req.technology_id, req.expert_id) {
+        (Some(t), None) => Some((t, Kind::Technology, "technology_id")),
+        (None, Some(e)) => Some((e, Kind::Expert, "expert_id")),
+        (Some(_), Some(_)) => {
+            v.add("expert_id", "give technology_id or expert_id, not both");
+            None
+        }
+        (None, None) => {
+            v.add("technology_id", "is required (or expert_id)");
+            None
+        }
+    };
+    let note = v
+        .optional("note", req.note, |s| optional_text(&s, 2000))
+        .flatten()
+        .flatten();
+    v.finish()?;
+    let (Some(need_id), Some((target_id, target_kind, target_field))) = (need_id, target) else {
+        return Err(ApiError::internal("validation passed without values"));
+    };
+    let st = state.clone();
+    let view = state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let who = Who::load(conn, &caller)?;
+                let brokers = broker_orgs(conn, &who)?;
+                let broker_org =
+                    match (req.organization_id, brokers.as_slice()) {
+                        (Some(id), _) if brokers.contains(&id) => id,
+                        (Some(_), _) => {
+                            return Err(ApiError::invalid(
+                                "organization_id",
+                                "is not a broker organisation you belong to",
+                            ))
+                        }
+                        (None, [only]) => *only,
+                        (None, []) => {
+                            return Err(ApiError::forbidden(
+                                "only members of a broker organisation can propose matches",
+                            ))
+                        }
+                        (None, _) => return Err(ApiError::invalid(
+                            "organization_id",
+                            "you belong to several broker organisations: say which one proposes",
+                        )),
+                    };
+                let need = published(conn, need_id, Kind::Need, "need_id")?;
+                let target = published(conn, target_id, target_kind, target_field)?;
+                let now = db::now();
+                let id = repo::insert_match(
+                    conn,
+                    &NewMatch {
+                        broker_org_id: broker_org,
+                        broker_user_id: Some(caller.user_id),
+                        need_id,
+                        target_id,
+                        target_kind: target_kind.as_str().into(),
+                        note: note.clone(),
+                        status: MatchStatus::Proposed.as_str().into(),
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )
+                .map_err(|e| {
+                    if db::is_unique_violation(&e) {
+                        ApiError::Conflict {
+                            code: "match_exists",
+                            detail: "this need and this listing already have an open proposal"
+                                .into(),
+                        }
+                    } else {
+                        e.into()
+                    }
+                })?;
+                let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
+                let broker_org_name = broker_name(conn, broker_org)?;
+                let broker_person = repo::people(conn, &[caller.user_id])?
+                    .into_iter()
+                    .next()
+                    .map(|p| p.display_name)
+                    .unwrap_or_default();
+                let ctx = match_ctx(&m, &need, &target);
+                let path = format!("/matches/{id}");
+                for (side, listing) in [("need", &need), ("target", &target)] {
+                    let recipients = listing_recipients(conn, listing)?;
+                    outbox::queue(
+                        conn,
+                        &st.settings,
+                        &Notice {
+                            event: Event::MatchProposed,
+                            key: &format!("match:{id}:proposed:{side}"),
+                            path: &path,
+                        },
+                        &recipients,
+                        |_| {
+                            json!({"match": ctx, "broker_name": broker_person,
+                                   "broker_org": broker_org_name, "note": note, "side": side})
+                        },
+                    )?;
+                }
+                tracing::info!(match_id = id, need_id, target_id, "match proposed");
+                match_view(conn, &m, &need, &target, MatchSide::Broker)
+            })
+        })
+        .await?;
+    state.wake_outbox();
+    Ok(view)
+}
+
+pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<MatchView, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            let who = Who::load(conn, &caller)?;
+            let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
+            let (need, target) = load_pair(conn, &m)?;
+            let side = match_side(&who, &m, &need, &target).ok_or_else(match_not_found)?;
+            match_view(conn, &m, &need, &target, side)
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MatchQuery {
+    /// 1–100, default 20.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchList {
+    pub total: i64,
+    pub items: Vec<MatchView>,
+}
+
+/// Matches your broker organisations proposed, and those about your listings.
+pub async fn list(state: &AppState, caller: Caller, q: MatchQuery) -> Result<MatchList, ApiError> {
+    let limit = q.limit.unwrap_or(20);
+    let offset = q.offset.unwrap_or(0);
+    let mut v = Violations::new();
+    if !(1..=100).contains(&limit) {
+        v.add("limit", "must be between 1 and 100");
+    }
+    if offset < 0 {
+        v.add("offset", "must not be negative");
+    }
+    v.finish()?;
+    state
+        .db
+        .run(move |conn| {
+            let who = Who::load(conn, &caller)?;
+            let brokers = broker_orgs(conn, &who)?;
+            let owned = repo::owned_listing_ids(conn, who.user_id, &who.org_ids)?;
+            let (total, rows) =
+                repo::list_matches(conn, who.moderator, &brokers, &owned, limit, offset)?;
+            let mut items = Vec::with_capacity(rows.len());
+            for m in &rows {
+                let (need, target) = load_pair(conn, m)?;
+                let side = match_side(&who, m, &need, &target).unwrap_or(MatchSide::Moderator);
+                items.push(match_view(conn, m, &need, &target, side)?);
+            }
+            Ok(MatchList { total, items })
+        })
+        .await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeUpRequest {
+    /// Your first message to the other side; a default one naming the match is used if
+    /// left out.
+    pub message: Option<String>,
+    /// The organisation you act for, when you belong to several.
+    pub organization_id: Option<i64>,
+}
+
+/// Either side takes up a proposal: a deal opens about the other side's listing, with the
+/// broker attached; the other side and the broker are told.
+pub async fn take_up(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    req: TakeUpRequest,
+) -> Result<DealView, ApiError> {
+    let mut v = Violations::new();
+    let message = v
+        .optional("message", req.message, |s| text(&s, 1, 5000))
+        .flatten();
+    v.finish()?;
+    let st = state.clone();
+    let view = state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let who = Who::load(conn, &caller)?;
+                let m = repo::lock_match(conn, id)?.ok_or_else(match_not_found)?;
+                let (need, target) = load_pair(conn, &m)?;
+                let side = match_side(&who, &m, &need, &target).ok_or_else(match_not_found)?;
+                let about = match side {
+                    MatchSide::Need => &target,
+                    MatchSide::Target => &need,
+                    MatchSide::Broker | MatchSide::Moderator => {
+                        return Err(ApiError::forbidden(
+                            "only the need's side or the other listing's side can take up a match",
+                        ))
+                    }
+                };
+                if m.status != MatchStatus::Proposed.as_str() {
+                    return Err(ApiError::InvalidTransition {
+                        detail: format!("this match is {}", m.status),
+                        current: m.status.clone(),
+                        allowed: Vec::new(),
+                    });
+                }
+                if about.status() != Status::Published {
+                    return Err(ApiError::Conflict {
+                        code: "listing_unavailable",
+                        detail: "the other listing is no longer published".into(),
+                    });
+                }
+                let broker_person = m
+                    .broker_user_id
+                    .map(|u| repo::people(conn, &[u]))
+                    .transpose()?
+                    .and_then(|p| p.into_iter().next())
+                    .map(|p| p.display_name);
+                let broker_org_name = broker_name(conn, m.broker_org_id)?;
+                let broker_label = match &broker_person {
+                    Some(p) => format!("{p} ({broker_org_name})"),
+                    None => broker_org_name.clone(),
+                };
+                let message = message.unwrap_or_else(|| {
+                    format!(
+                        "Kết nối theo đề xuất của {broker_label}: “{}” ↔ “{}”.",
+                        need.data.title, target.data.title
+                    )
+                });
+                // By default the taker acts for the organisation of its own listing.
+                let own = if side == MatchSide::Need {
+                    &need
+                } else {
+                    &target
+                };
+                let acting_for = req
+                    .organization_id
+                    .or(own.organization_id.filter(|o| who.org_ids.contains(o)));
+                let deal = service::start(
+                    conn,
+                    &st,
+                    &who,
+                    about,
+                    acting_for,
+                    &message,
+                    Some((&m, broker_label)),
+                )?;
+                let now = db::now();
+                repo::set_match_status(conn, m.id, MatchStatus::TakenUp, Some(deal.id), now)?;
+                // The broker hears that the proposal was taken up.
+                let taker = repo::people(conn, &[who.user_id])?
+                    .into_iter()
+                    .next()
+                    .map(|p| p.display_name)
+                    .unwrap_or_default();
+                let taker_org = deal
+                    .requester_org_id
+                    .map(|o| repo::org_contact(conn, o))
+                    .transpose()?
+                    .flatten()
+                    .map(|o| o.name);
+                let ctx = match_ctx(&m, &need, &target);
+                super::notify::tell(
+                    conn,
+                    &st.settings,
+                    &deal,
+                    Event::MatchTakenUp,
+                    &format!("match:{}:taken_up", m.id),
+                    &[super::model::Side::Broker],
+                    Some(who.user_id),
+                    |_| json!({"match": ctx, "actor_name": taker, "actor_org": taker_org}),
+                )?;
+                service::view(conn, &deal, about, super::model::Side::Requester)
+            })
+        })
+        .await?;
+    state.wake_outbox();
+    Ok(view)
+}
+
+/// The broker withdraws a proposal nobody has taken up.
+pub async fn withdraw(state: &AppState, caller: Caller, id: i64) -> Result<MatchView, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let who = Who::load(conn, &caller)?;
+                let m = repo::lock_match(conn, id)?.ok_or_else(match_not_found)?;
+                let (need, target) = load_pair(conn, &m)?;
+                let side = match_side(&who, &m, &need, &target).ok_or_else(match_not_found)?;
+                if side != MatchSide::Broker {
+                    return Err(ApiError::forbidden("only the broker can withdraw a match"));
+                }
+                if m.status != MatchStatus::Proposed.as_str() {
+                    return Err(ApiError::InvalidTransition {
+                        detail: format!("this match is {}", m.status),
+                        current: m.status.clone(),
+                        allowed: Vec::new(),
+                    });
+                }
+                let now = db::now();
+                repo::set_match_status(conn, m.id, MatchStatus::Withdrawn, None, now)?;
+                let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
+                match_view(conn, &m, &need, &target, side)
+            })
+        })
+        .await
+}

@@ -1,0 +1,218 @@
+//! A real SMTP server on 127.0.0.1 for the email tests: `tests/support/smtp_sink.py`
+//! (aiosmtpd). Its Python comes from `TECHEX_TEST_PYTHON`, or from a virtual environment
+//! made once under the target folder.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// One received message, decoded.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub message_id: String,
+    pub language: String,
+}
+
+impl Mail {
+    /// The first link in the plain text that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let start = self.text.find(prefix)?;
+        let rest = &self.text[start..];
+        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        Some(rest[..end].to_owned())
+    }
+
+    /// The `token` query parameter of the first link starting with `prefix`.
+    pub fn token(&self, prefix: &str) -> Option<String> {
+        let link = self.link(prefix)?;
+        let url = url::Url::parse(&link).ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        if let Ok(p) = std::env::var("TECHEX_TEST_PYTHON") {
+            return PathBuf::from(p);
+        }
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("smtp-venv");
+        let bin = venv.join("bin/python");
+        let ready = venv.join("aiosmtpd-installed");
+        if !ready.exists() {
+            let ok = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .expect("python3 runs")
+                .success();
+            assert!(ok, "python3 -m venv failed");
+            let ok = Command::new(&bin)
+                .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+                .status()
+                .expect("pip runs")
+                .success();
+            assert!(ok, "pip install aiosmtpd failed");
+            std::fs::write(&ready, b"").expect("marker");
+        }
+        bin
+    })
+}
+
+pub struct Sink {
+    child: Child,
+    pub port: u16,
+    pub dir: TempDir,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sink {
+    /// A sink on a free port.
+    pub fn start() -> Self {
+        Self::start_on(0)
+    }
+
+    /// A sink on this port (0: any free one).
+    pub fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("smtp sink starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("sink prints READY");
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected sink output: {line:?}"));
+        Self { child, port, dir }
+    }
+
+    /// Every message received so far, in arrival order.
+    pub fn messages(&self) -> Vec<Mail> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("sink dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| {
+                let raw = std::fs::read(p).expect("eml");
+                let m = mail_parser::MessageParser::default()
+                    .parse(&raw)
+                    .expect("a parsable message");
+                Mail {
+                    to: m
+                        .to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .unwrap_or_default()
+                        .to_lowercase(),
+                    subject: m.subject().unwrap_or_default().to_owned(),
+                    text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                    html: m.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                    message_id: m.message_id().unwrap_or_default().to_owned(),
+                    language: if m
+                        .subject()
+                        .unwrap_or_default()
+                        .starts_with("[Techex Hà Nội]")
+                    {
+                        "vi".into()
+                    } else {
+                        "en".into()
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Messages to `address`.
+    pub fn to(&self, address: &str) -> Vec<Mail> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.to == address.to_lowercase())
+            .collect()
+    }
+
+    /// Waits (with a deadline) until `address` has received `count` messages; answers them.
+    pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Mail> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.to(address);
+            if got.len() >= count {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{address} received {} of {count} messages: {:?}",
+                got.len(),
+                got.iter().map(|m| &m.subject).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the next message to `address` whose subject contains `needle`.
+    pub async fn wait_subject(&self, address: &str, needle: &str) -> Mail {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(m) = self
+                .to(address)
+                .into_iter()
+                .find(|m| m.subject.contains(needle))
+            {
+                return m;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no message to {address} about {needle:?}; got {:?}",
+                self.to(address)
+                    .iter()
+                    .map(|m| &m.subject)
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Settings that deliver through `port` quickly, with short retry delays.
+pub fn smtp_to(s: &mut techex::config::Settings, port: u16) {
+    s.email.transport = techex::config::EmailTransportKind::Smtp;
+    s.email.smtp.host = "127.0.0.1".into();
+    s.email.smtp.port = port;
+    s.email.smtp.timeout_seconds = 5;
+    s.email.outbox.poll_interval_ms = 50;
+    s.email.outbox.backoff_base_ms = 100;
+    s.email.outbox.backoff_max_ms = 400;
+    s.email.outbox.max_attempts = 50;
+    s.server.public_url = "https://techex.test".into();
+}
