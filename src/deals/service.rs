@@ -1025,51 +1025,7 @@ pub async fn withdraw(
     id: i64,
     req: NoteRequest,
 ) -> Result<DealView, ApiError> {
-    let note = parse_note(req.note)?;
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        check(deal, side, DealAction::Withdraw)?;
-        let now = db::now();
-        repo::close_open_offers(conn, deal.id, OfferStatus::Superseded, None, now)?;
-        apply(
-            conn,
-            deal,
-            &DealChange {
-                status: Some(DealStatus::Withdrawn.as_str().into()),
-                close_note: Some(note.clone()),
-                closed_at: Some(Some(now)),
-                ..Default::default()
-            },
-            now,
-        )?;
-        let event = record(
-            conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
-                kind: "withdrawn",
-                to: Some(DealStatus::Withdrawn),
-                message: note.clone(),
-                offer_id: None,
-                details: None,
-            },
-            now,
-        )?;
-        let (name, org) = actor_name(conn, deal, listing, side, caller.user_id)?;
-        let ctx = deal_ctx(deal, listing);
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            Event::DealWithdrawn,
-            &format!("deal-event:{event}"),
-            &[Side::Owner, Side::Broker],
-            Some(caller.user_id),
-            |_| json!({"deal": ctx, "actor_name": name, "actor_org": org, "note": note}),
-        )?;
-        Ok(())
-    })
-    .await
+    end(state, caller, id, req, DealAction::Withdraw).await
 }
 
 /// Ends a negotiation without agreement (`failed`).
@@ -1079,16 +1035,33 @@ pub async fn close(
     id: i64,
     req: NoteRequest,
 ) -> Result<DealView, ApiError> {
+    end(state, caller, id, req, DealAction::Close).await
+}
+
+/// Ends a deal without agreement: `withdraw` (the side that asked) or `close` (either
+/// party, once talks have begun). The open offer lapses; the other party and the broker
+/// are told.
+async fn end(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    req: NoteRequest,
+    action: DealAction,
+) -> Result<DealView, ApiError> {
+    let (to, kind, event_kind) = match action {
+        DealAction::Withdraw => (DealStatus::Withdrawn, "withdrawn", Event::DealWithdrawn),
+        _ => (DealStatus::Failed, "closed", Event::DealFailed),
+    };
     let note = parse_note(req.note)?;
     act(state, caller, id, move |conn, st, deal, listing, side| {
-        check(deal, side, DealAction::Close)?;
+        check(deal, side, action)?;
         let now = db::now();
         repo::close_open_offers(conn, deal.id, OfferStatus::Superseded, None, now)?;
         apply(
             conn,
             deal,
             &DealChange {
-                status: Some(DealStatus::Failed.as_str().into()),
+                status: Some(to.as_str().into()),
                 close_note: Some(note.clone()),
                 closed_at: Some(Some(now)),
                 ..Default::default()
@@ -1101,15 +1074,15 @@ pub async fn close(
             Step {
                 actor: Some(caller.user_id),
                 side,
-                kind: "closed",
-                to: Some(DealStatus::Failed),
+                kind,
+                to: Some(to),
                 message: note.clone(),
                 offer_id: None,
                 details: None,
             },
             now,
         )?;
-        let (name, _) = actor_name(conn, deal, listing, side, caller.user_id)?;
+        let (name, org) = actor_name(conn, deal, listing, side, caller.user_id)?;
         let ctx = deal_ctx(deal, listing);
         let others: Vec<Side> = [side.other(), Some(Side::Broker)]
             .into_iter()
@@ -1119,11 +1092,14 @@ pub async fn close(
             conn,
             &st.settings,
             deal,
-            Event::DealFailed,
+            event_kind,
             &format!("deal-event:{event}"),
             &others,
             Some(caller.user_id),
-            |_| json!({"deal": ctx, "actor_name": name, "note": note}),
+            |locale| {
+                json!({"deal": ctx, "actor_name": named(&name, locale), "actor_org": org,
+                       "note": note})
+            },
         )?;
         Ok(())
     })

@@ -6,10 +6,10 @@ use std::io::Cursor;
 
 use diesel::prelude::*;
 
-use crate::accounts::model::Role;
+use crate::accounts::model::{Caller, Role};
 use crate::accounts::service as accounts;
 use crate::app::AppState;
-use crate::db::schema::{listings, organizations};
+use crate::db::schema::{listings, organizations, users};
 use crate::http::error::ApiError;
 use crate::imports::{import, ImportReport};
 
@@ -116,7 +116,138 @@ pub async fn load_if_empty(state: &AppState) -> Result<Option<ImportReport>, Api
             Ok(())
         })
         .await?;
+    seed_deals(state).await?;
     Ok(Some(report))
+}
+
+/// The signed-in demo account with this email, as the services see a caller.
+async fn demo_caller(state: &AppState, email: &'static str) -> Result<Caller, ApiError> {
+    let (id, role) = state
+        .db
+        .run(move |conn| {
+            Ok(users::table
+                .filter(users::email.eq(email))
+                .select((users::id, users::role))
+                .first::<(i64, String)>(conn)?)
+        })
+        .await?;
+    Ok(Caller {
+        user_id: id,
+        role: Role::parse(&role).map_err(ApiError::internal)?,
+        token_id: 0,
+    })
+}
+
+/// Published listings of one kind owned by the organisation with this external id.
+async fn listings_of(
+    state: &AppState,
+    org: &'static str,
+    kind: &'static str,
+) -> Result<Vec<i64>, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            Ok(listings::table
+                .inner_join(organizations::table)
+                .filter(organizations::external_id.eq(org))
+                .filter(listings::kind.eq(kind))
+                .filter(listings::status.eq("published"))
+                .order(listings::id)
+                .select(listings::id)
+                .load(conn)?)
+        })
+        .await
+}
+
+/// A few deals between the demo accounts, so the workflow has something to show: one in
+/// negotiation with an offer and a counter-offer, one awaiting an answer, and a broker's
+/// match awaiting take-up. Their emails land in the mail folder like any other.
+async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
+    use crate::deals::{matches, service};
+    let institute = demo_caller(state, ACCOUNTS[1].0).await?;
+    let enterprise = demo_caller(state, ACCOUNTS[2].0).await?;
+    let broker = demo_caller(state, ACCOUNTS[3].0).await?;
+    let techs = listings_of(state, "ORG-001", "technology").await?;
+    let needs = listings_of(state, "ORG-025", "need").await?;
+    let (Some(&first), Some(&second), Some(&need)) = (techs.first(), techs.get(1), needs.first())
+    else {
+        return Ok(());
+    };
+    let deal = service::open(
+        state,
+        enterprise,
+        service::OpenDealRequest {
+            listing_kind: Some("technology".into()),
+            listing_id: Some(first),
+            message: Some(
+                "Công ty chúng tôi quan tâm đến công nghệ này cho nhà máy nước Gia Lâm. \
+                 Đề nghị Viện cho biết điều kiện chuyển giao và chi phí."
+                    .into(),
+            ),
+            organization_id: None,
+        },
+    )
+    .await?;
+    service::accept(state, institute, deal.id).await?;
+    service::offer(
+        state,
+        enterprise,
+        deal.id,
+        service::OfferRequest {
+            transfer_mode: Some("license".into()),
+            price_vnd: Some(1_200_000_000),
+            duration_months: Some(36),
+            territory: Some("Hà Nội".into()),
+            conditions: None,
+        },
+    )
+    .await?;
+    service::offer(
+        state,
+        institute,
+        deal.id,
+        service::OfferRequest {
+            transfer_mode: Some("license".into()),
+            price_vnd: Some(1_500_000_000),
+            duration_months: Some(36),
+            territory: Some("Hà Nội".into()),
+            conditions: Some("Bao gồm chuyển giao quy trình vận hành và đào tạo 2 tuần.".into()),
+        },
+    )
+    .await?;
+    service::open(
+        state,
+        enterprise,
+        service::OpenDealRequest {
+            listing_kind: Some("technology".into()),
+            listing_id: Some(second),
+            message: Some(
+                "Xin Viện gửi thêm tài liệu kỹ thuật và các công trình đã áp dụng.".into(),
+            ),
+            organization_id: None,
+        },
+    )
+    .await?;
+    matches::propose(
+        state,
+        broker,
+        matches::ProposeMatch {
+            need_id: Some(need),
+            technology_id: techs
+                .last()
+                .copied()
+                .filter(|t| *t != first && *t != second)
+                .or(Some(first)),
+            expert_id: None,
+            note: Some(
+                "Công nghệ của Viện đã được áp dụng cho các nhà máy nước có quy mô tương tự."
+                    .into(),
+            ),
+            organization_id: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -977,3 +977,44 @@ async fn opening_a_deal_is_validated() {
     .await;
     assert_eq!(fields(&p), ["body"]);
 }
+
+#[tokio::test]
+async fn the_demo_data_shows_the_workflow() {
+    let app = TestApp::spawn_demo().await;
+    let password = techex::demo::PASSWORD;
+    let enterprise = app.token("songhongxanh@demo.techex.vn", password).await;
+    let l: Value = app
+        .get("/api/v1/deals", Some(&enterprise))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(l["total"], 2);
+    let statuses: Vec<&str> = l["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"negotiating") && statuses.contains(&"requested"));
+    let institute = app.token("vien.moitruong@demo.techex.vn", password).await;
+    let l: Value = app
+        .get("/api/v1/deals?status=requested", Some(&institute))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        l["items"][0]["actions"],
+        json!(["accept", "decline", "message"])
+    );
+    let broker = app.token("techbridge@demo.techex.vn", password).await;
+    let m: Value = app
+        .get("/api/v1/matches", Some(&broker))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["total"], 1);
+    assert_eq!(m["items"][0]["status"], "proposed");
+}

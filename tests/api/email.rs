@@ -356,3 +356,75 @@ async fn notification_preferences_are_honoured_but_account_mail_always_goes() {
     sink.wait_subject("lan@example.vn", "đặt lại mật khẩu")
         .await;
 }
+
+#[tokio::test]
+async fn concurrent_workers_claim_each_message_once_and_nothing_is_queued_twice() {
+    let app = TestApp::spawn_with(|s| s.worker.enabled = false).await;
+    let settings = app.settings.clone();
+    let queued = app
+        .state
+        .db
+        .run(move |conn| {
+            let mut n = 0;
+            // Each occurrence twice: the dedup key keeps one.
+            for _ in 0..2 {
+                for i in 0..60 {
+                    n += outbox::queue(
+                        conn,
+                        &settings,
+                        &outbox::Notice {
+                            event: techex::notify::Event::PasswordChanged,
+                            key: &format!("test:{i}"),
+                            path: "/",
+                        },
+                        &[outbox::Recipient {
+                            user_id: None,
+                            email: format!("u{i}@example.vn"),
+                            name: String::new(),
+                            locale: techex::accounts::model::Locale::Vi,
+                        }],
+                        |_| json!({}),
+                    )?;
+                }
+            }
+            Ok(n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(queued, 60);
+
+    // Four workers claim at once, in small batches, until nothing is left.
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let db = app.state.db.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = db
+                    .run(|conn| {
+                        Ok(outbox::claim(
+                            conn,
+                            techex::db::now(),
+                            chrono::Duration::seconds(60),
+                            7,
+                        )?)
+                    })
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|r| r.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let claimed = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(claimed, 60, "a message was claimed twice");
+    assert_eq!(all.len(), 60);
+}
