@@ -138,23 +138,16 @@ async fn demo_caller(state: &AppState, email: &'static str) -> Result<Caller, Ap
     })
 }
 
-/// Published listings of one kind owned by the organisation with this external id.
-async fn listings_of(
-    state: &AppState,
-    org: &'static str,
-    kind: &'static str,
-) -> Result<Vec<i64>, ApiError> {
+/// The id of the listing with this external id.
+async fn listing_id(state: &AppState, external_id: &'static str) -> Result<Option<i64>, ApiError> {
     state
         .db
         .run(move |conn| {
             Ok(listings::table
-                .inner_join(organizations::table)
-                .filter(organizations::external_id.eq(org))
-                .filter(listings::kind.eq(kind))
-                .filter(listings::status.eq("published"))
-                .order(listings::id)
+                .filter(listings::external_id.eq(external_id))
                 .select(listings::id)
-                .load(conn)?)
+                .first(conn)
+                .optional()?)
         })
         .await
 }
@@ -167,10 +160,12 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
     let institute = demo_caller(state, ACCOUNTS[1].0).await?;
     let enterprise = demo_caller(state, ACCOUNTS[2].0).await?;
     let broker = demo_caller(state, ACCOUNTS[3].0).await?;
-    let techs = listings_of(state, "ORG-001", "technology").await?;
-    let needs = listings_of(state, "ORG-025", "need").await?;
-    let (Some(&first), Some(&second), Some(&need)) = (techs.first(), techs.get(1), needs.first())
-    else {
+    let (Some(johkasou), Some(compost), Some(membrane), Some(arsenic)) = (
+        listing_id(state, "TECH-084").await?,
+        listing_id(state, "TECH-095").await?,
+        listing_id(state, "TECH-092").await?,
+        listing_id(state, "NEED-001").await?,
+    ) else {
         return Ok(());
     };
     let deal = service::open(
@@ -178,10 +173,10 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
         enterprise,
         service::OpenDealRequest {
             listing_kind: Some("technology".into()),
-            listing_id: Some(first),
+            listing_id: Some(johkasou),
             message: Some(
-                "Công ty chúng tôi quan tâm đến công nghệ này cho nhà máy nước Gia Lâm. \
-                 Đề nghị Viện cho biết điều kiện chuyển giao và chi phí."
+                "Công ty chúng tôi quan tâm đến công nghệ này cho các khu dân cư mới ở Gia Lâm \
+                 chưa có mạng thu gom. Đề nghị Viện cho biết điều kiện chuyển giao và chi phí."
                     .into(),
             ),
             organization_id: None,
@@ -220,9 +215,11 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
         enterprise,
         service::OpenDealRequest {
             listing_kind: Some("technology".into()),
-            listing_id: Some(second),
+            listing_id: Some(compost),
             message: Some(
-                "Xin Viện gửi thêm tài liệu kỹ thuật và các công trình đã áp dụng.".into(),
+                "Bùn thải từ bể lắng nhà máy nước của chúng tôi có ủ compost được bằng quy trình \
+                 này không? Xin Viện gửi thêm tài liệu kỹ thuật và các công trình đã áp dụng."
+                    .into(),
             ),
             organization_id: None,
         },
@@ -232,15 +229,12 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
         state,
         broker,
         matches::ProposeMatch {
-            need_id: Some(need),
-            technology_id: techs
-                .last()
-                .copied()
-                .filter(|t| *t != first && *t != second)
-                .or(Some(first)),
+            need_id: Some(arsenic),
+            technology_id: Some(membrane),
             expert_id: None,
             note: Some(
-                "Công nghệ của Viện đã được áp dụng cho các nhà máy nước có quy mô tương tự."
+                "Màng thẩm thấu ngược trong công nghệ của Viện loại bỏ được asen và amoni; \
+                 đề nghị hai bên trao đổi về quy mô 30.000 m³/ngày."
                     .into(),
             ),
             organization_id: None,

@@ -1018,3 +1018,81 @@ async fn the_demo_data_shows_the_workflow() {
     assert_eq!(m["total"], 1);
     assert_eq!(m["items"][0]["status"], "proposed");
 }
+
+#[tokio::test]
+async fn a_rejected_offer_and_a_negotiation_closed_without_agreement() {
+    let m = Market::new().await;
+    let tech = m
+        .published("technologies", &m.institute, &technology())
+        .await;
+    let id = m.request(tech, "technology", &m.enterprise).await["id"]
+        .as_i64()
+        .unwrap();
+    m.ok(
+        &format!("/api/v1/deals/{id}/accept"),
+        &m.institute,
+        json!({}),
+    )
+    .await;
+    let v = m
+        .ok(
+            &format!("/api/v1/deals/{id}/offers"),
+            &m.institute,
+            json!({"transfer_mode": "assignment", "price_vnd": 5_000_000_000i64}),
+        )
+        .await;
+    let offer = v["offers"][0]["id"].as_i64().unwrap();
+    let seen = m.get(&format!("/api/v1/deals/{id}"), &m.enterprise).await;
+    assert_eq!(seen["offers"][0]["actions"], json!(["accept", "reject"]));
+    let v = m
+        .ok(
+            &format!("/api/v1/deals/{id}/offers/{offer}/reject"),
+            &m.enterprise,
+            json!({"note": "Above our budget."}),
+        )
+        .await;
+    assert_eq!(v["status"], "negotiating");
+    assert_eq!(v["offers"][0]["status"], "rejected");
+    let mail = m.sink.wait_subject(INSTITUTE, "không được chấp nhận").await;
+    assert!(
+        mail.text.contains("Chuyển nhượng quyền sở hữu"),
+        "{}",
+        mail.text
+    );
+    // A rejected offer cannot be accepted afterwards.
+    let r = m
+        .post(
+            &format!("/api/v1/deals/{id}/offers/{offer}/accept"),
+            &m.enterprise,
+            json!({}),
+        )
+        .await;
+    problem(r, 409, "offer_closed").await;
+
+    let v = m
+        .ok(
+            &format!("/api/v1/deals/{id}/close"),
+            &m.enterprise,
+            json!({"note": "We will revisit next year."}),
+        )
+        .await;
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["close_note"], "We will revisit next year.");
+    for who in [INSTITUTE, INSTITUTE_2] {
+        let mail = m.sink.wait_subject(who, "không đạt được thỏa thuận").await;
+        assert!(mail.text.contains("We will revisit next year."));
+    }
+    let t = m
+        .get(&format!("/api/v1/deals/{id}/timeline"), &m.institute)
+        .await;
+    assert_eq!(
+        kinds(&t),
+        [
+            "requested",
+            "accepted",
+            "offer_made",
+            "offer_rejected",
+            "closed"
+        ]
+    );
+}
