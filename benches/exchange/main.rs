@@ -37,6 +37,7 @@ struct Args {
     concurrency: usize,
     pg: Option<String>,
     quick: bool,
+    rounds: usize,
 }
 
 fn args() -> Args {
@@ -47,6 +48,7 @@ fn args() -> Args {
         concurrency: 16,
         pg: None,
         quick: false,
+        rounds: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +59,8 @@ fn args() -> Args {
             "--http-seconds" => a.http_seconds = value().parse().expect("--http-seconds S"),
             "--concurrency" => a.concurrency = value().parse().expect("--concurrency C"),
             "--pg" => a.pg = Some(value()),
+            // Times each query is searched in-process (more for profiling).
+            "--rounds" => a.rounds = value().parse().expect("--rounds N"),
             // In-process figures only: no HTTP load, no PostgreSQL.
             "--quick" => a.quick = true,
             // cargo bench passes --bench; ignore anything else.
@@ -286,6 +290,67 @@ struct Judgment {
     relevant: HashMap<String, u32>,
 }
 
+/// The same HTTP load from `wrk` (a C load generator in its own process, when installed):
+/// less of the two cores goes to generating load than with the in-process clients.
+fn wrk(base: &str, queries: &[String], dir: &Path, clients: usize, seconds: u64) -> Option<String> {
+    let found = std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        println!("(wrk not installed: `apt-get install wrk` to measure with it too)");
+        return None;
+    }
+    let list: Vec<String> = queries
+        .iter()
+        .map(|q| {
+            let enc: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+            format!("\"{enc}\"")
+        })
+        .collect();
+    let script = dir.join("search.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local q = {{{}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(\"GET\", \"/api/v1/search?limit=10&q=\" .. q[(i % #q) + 1])\nend\n",
+            list.join(",")
+        ),
+    )
+    .ok()?;
+    let out = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{clients}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(base)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let errors = text
+        .lines()
+        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .unwrap_or("0 errors")
+        .trim()
+        .to_owned();
+    Some(format!(
+        "| search over HTTP with wrk (separate process, 2 threads), {clients} connections, {seconds} s | {} requests/s, p50 {}, p99 {}, {errors} |",
+        field("Requests/sec:"),
+        field("50%"),
+        field("99%"),
+    ))
+}
+
 fn main() {
     let a = args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
@@ -357,7 +422,7 @@ fn main() {
     }
     let mut times = Vec::new();
     let mut hits = 0usize;
-    for _ in 0..3 {
+    for _ in 0..a.rounds {
         for q in &queries {
             let t = Instant::now();
             let res = index.search(&search_request(q)).unwrap();
@@ -477,6 +542,9 @@ fn main() {
         http.p99,
         errors
     ));
+    if let Some(w) = wrk(&base, &queries, &dir, a.concurrency, a.http_seconds) {
+        line(w);
+    }
     rt.block_on(handle.stop(true));
     line(format!(
         "| peak resident memory of the whole run | {:.0} MiB |",

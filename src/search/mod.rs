@@ -8,6 +8,7 @@
 //! their own index this way. One writer per process, one long-lived reader.
 
 pub mod analysis;
+pub mod facets;
 pub mod handlers;
 pub mod query;
 pub mod schema;

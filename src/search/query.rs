@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 
 use serde::Serialize;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, RegexQuery,
     TermQuery,
@@ -16,6 +16,7 @@ use tantivy::{DocAddress, Order, Score, TantivyDocument, Term};
 use utoipa::ToSchema;
 
 use super::analysis::{self, folded, has_diacritics, nfc, pairs, tokens};
+use super::facets::SampledFacets;
 use super::schema::{Card, CardOrg, Fields};
 use super::{SearchError, SearchIndex};
 use crate::catalog::model::Kind;
@@ -168,6 +169,9 @@ pub struct Facets {
     pub trl: Vec<FacetCount>,
     pub ip_status: Vec<FacetCount>,
     pub transfer_mode: Vec<FacetCount>,
+    /// True when the query matched so many listings that the counts were estimated from
+    /// a sample of them (exact up to a few thousand matches).
+    pub approximate: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -330,28 +334,29 @@ impl SearchIndex {
             None => Box::new(BooleanQuery::new(clauses)),
         };
         let searcher = self.searcher();
-        let mut facets = FacetCollector::for_field("facets");
-        for (path, _) in FACET_GROUPS {
-            facets.add_facet(path);
-        }
-        facets.add_facet("/field");
-        facets.add_facet("/sector");
+        let mut roots: Vec<&'static str> = FACET_GROUPS.iter().map(|(p, _)| *p).collect();
+        roots.push("/field");
+        roots.push("/sector");
+        let facets = SampledFacets::new(roots);
         let page = TopDocs::with_limit(req.limit.max(1)).and_offset(req.offset);
-        // Ranking and counting in separate passes: the counts need every match but no
-        // scores, and the ranking alone can skip blocks that cannot reach the top.
-        let (total, facet_counts) = searcher.search(&query, &(Count, facets))?;
-        let hits: Vec<(Score, DocAddress)> = if req.sort == SortBy::Relevance && has_text {
-            searcher.search(&query, &page.order_by_score())?
-        } else {
-            searcher
-                .search(
+        // One pass over the matches: ranking, the total and the facets together. Every match
+        // is visited anyway (counts and facets need them all, and an intersection of
+        // per-word unions is not pruned), so a second pass would only repeat the work.
+        let (total, facet_counts, hits): (usize, _, Vec<(Score, DocAddress)>) =
+            if req.sort == SortBy::Relevance && has_text {
+                searcher.search(&query, &(Count, facets, page.order_by_score()))?
+            } else {
+                let (total, facet_counts, hits) = searcher.search(
                     &query,
-                    &page.order_by_fast_field::<i64>("published", Order::Desc),
-                )?
-                .into_iter()
-                .map(|(_, a)| (0.0, a))
-                .collect()
-        };
+                    &(
+                        Count,
+                        facets,
+                        page.order_by_fast_field::<i64>("published", Order::Desc),
+                    ),
+                )?;
+                let hits = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
+                (total, facet_counts, hits)
+            };
         let snippets = {
             let terms: BTreeMap<String, Score> =
                 folded(&req.q).into_iter().map(|t| (t, 1.0)).collect();
@@ -378,20 +383,25 @@ impl SearchIndex {
             });
             items.push(Hit::from_card(card, score, snippet));
         }
-        let mut out = Facets::default();
+        let mut out = Facets {
+            approximate: facet_counts.approximate,
+            ..Facets::default()
+        };
         let list = |path: &str| -> Vec<FacetCount> {
             let mut v: Vec<FacetCount> = facet_counts
+                .by_root
                 .get(path)
-                .map(|(facet, count)| FacetCount {
-                    value: facet
-                        .to_path()
-                        .last()
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    count,
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter(|(_, c)| **c > 0)
+                        .map(|(value, count)| FacetCount {
+                            value: value.clone(),
+                            count: *count,
+                        })
+                        .collect()
                 })
-                .filter(|c| c.count > 0)
-                .collect();
+                .unwrap_or_default();
             v.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
             v
         };
