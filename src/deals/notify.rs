@@ -50,7 +50,7 @@ pub fn side_recipients(
                 }
                 members
             }
-            (None, None) => Vec::new(),
+            (None, None) => repo::moderators(conn)?,
         },
         Side::Broker => match (deal.broker_user_id, deal.broker_org_id) {
             (Some(user), _) => repo::people(conn, &[user])?,

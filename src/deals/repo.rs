@@ -280,6 +280,15 @@ pub fn people(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Person>> {
         .load(conn)
 }
 
+/// The exchange's moderators and administrators, who answer for listings no account owns.
+pub fn moderators(conn: &mut DbConn) -> QueryResult<Vec<Person>> {
+    users::table
+        .filter(users::role.eq_any(["moderator", "admin"]))
+        .order(users::id.asc())
+        .select((users::id, users::email, users::display_name, users::locale))
+        .load(conn)
+}
+
 /// Every member of an organisation (admins first).
 pub fn members_of(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<Person>> {
     om::table

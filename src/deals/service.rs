@@ -55,6 +55,10 @@ impl Who {
             Some(Side::Owner)
         } else if deal.broker_user_id == Some(self.user_id) || self.in_org(deal.broker_org_id) {
             Some(Side::Broker)
+        } else if self.moderator && managed_by_exchange(deal) {
+            // Profiles imported from the Hanoi Initiative Network have no account of their
+            // own: the Department's moderators answer for them.
+            Some(Side::Owner)
         } else if self.moderator {
             Some(Side::Moderator)
         } else {
@@ -69,6 +73,12 @@ impl Who {
             org_ids: self.org_ids.clone(),
         }
     }
+}
+
+/// True for a deal about a listing no account owns (an imported expert profile): the
+/// exchange's moderators answer for it and pass the request on.
+pub fn managed_by_exchange(deal: &DealRow) -> bool {
+    deal.owner_org_id.is_none() && deal.owner_user_id.is_none()
 }
 
 /// What `side` may do to a deal in `status`.
@@ -752,16 +762,10 @@ pub async fn open(
     Ok(view)
 }
 
-/// Who answers for a listing: its organisation, or the expert's account.
-fn owner_of(listing: &ListingRow) -> Result<(Option<i64>, Option<i64>), ApiError> {
-    match (listing.organization_id, listing.owner_user_id) {
-        (None, None) => Err(ApiError::invalid(
-            "listing_id",
-            "nobody on the exchange answers for this listing yet: ask a broker or the \
-             Department of Science and Technology to put you in touch",
-        )),
-        (org, user) => Ok((org, user)),
-    }
+/// Who answers for a listing: its organisation, or the expert's account; for a listing
+/// neither owns (an imported expert profile), the exchange's moderators.
+fn owner_of(listing: &ListingRow) -> (Option<i64>, Option<i64>) {
+    (listing.organization_id, listing.owner_user_id)
 }
 
 /// The organisation a person acts for: the one named (they must belong to it), their only
@@ -794,8 +798,14 @@ pub fn start(
     message: &str,
     broker: Option<(&super::model::MatchRow, String)>,
 ) -> Result<DealRow, ApiError> {
-    let (owner_org, owner_user) = owner_of(listing)?;
+    let (owner_org, owner_user) = owner_of(listing);
     let requester_org = acting_org(who, organization_id)?;
+    if who.moderator && owner_org.is_none() && owner_user.is_none() {
+        return Err(ApiError::invalid(
+            "listing_id",
+            "the exchange's moderators answer for this listing: you cannot ask yourselves",
+        ));
+    }
     if owner_user == Some(who.user_id) || owner_org.is_some_and(|o| who.org_ids.contains(&o)) {
         return Err(ApiError::invalid(
             "listing_id",

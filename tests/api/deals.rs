@@ -1096,3 +1096,61 @@ async fn a_rejected_offer_and_a_negotiation_closed_without_agreement() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_imported_expert_without_an_account_is_answered_by_the_moderators() {
+    let m = Market::new().await;
+    // A profile the Department manages (as imported profiles are): no account owns it.
+    let body = json!({"full_name": "Dr. Minh Tran", "academic_title": "TS.",
+        "affiliation": "University of Melbourne", "country": "AU", "fields": ["207"],
+        "expertise": ["membrane bioreactor", "wastewater"], "languages": ["en", "vi"],
+        "bio": "Twenty years on membrane processes.", "email": "minh.tran@unimelb.example.edu",
+        "phone": "+61 3 9000 0000", "availability": "consulting"});
+    let expert = m.published("experts", &m.moderator, &body).await;
+    let deal = m.request(expert, "expert", &m.enterprise).await;
+    let id = deal["id"].as_i64().unwrap();
+    assert_eq!(deal["owner"]["name"], "Dr. Minh Tran");
+    assert!(deal["owner"]["contact"].is_null());
+    // The moderators hear of it and answer for the expert.
+    m.sink
+        .wait_subject("kiemduyet@sokhcn.example.vn", "Yêu cầu liên hệ mới")
+        .await;
+    let v = m.get(&format!("/api/v1/deals/{id}"), &m.moderator).await;
+    assert_eq!(v["your_side"], "owner");
+    assert_eq!(v["actions"], json!(["accept", "decline", "message"]));
+    problem(
+        m.post(
+            &format!("/api/v1/deals/{id}/accept"),
+            &m.outsider,
+            json!({}),
+        )
+        .await,
+        404,
+        "deal_not_found",
+    )
+    .await;
+    m.ok(
+        &format!("/api/v1/deals/{id}/accept"),
+        &m.moderator,
+        json!({}),
+    )
+    .await;
+    let seen = m.get(&format!("/api/v1/deals/{id}"), &m.enterprise).await;
+    assert_eq!(
+        seen["owner"]["contact"]["email"],
+        "minh.tran@unimelb.example.edu"
+    );
+    assert_eq!(seen["owner"]["contact"]["phone"], "+61 3 9000 0000");
+    // Moderators cannot open a request to themselves.
+    let r = m
+        .post(
+            "/api/v1/deals",
+            &m.moderator,
+            json!({"listing_kind": "expert", "listing_id": expert, "message": "x"}),
+        )
+        .await;
+    assert_eq!(
+        fields(&problem(r, 422, "validation_failed").await),
+        ["listing_id"]
+    );
+}
