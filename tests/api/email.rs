@@ -55,12 +55,18 @@ async fn register(app: &TestApp, email: &str, locale: &str) {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
 
+/// A free port outside the kernel's ephemeral range, so that no server started on port 0
+/// meanwhile (another test's SMTP sink) can be given it while this one is down.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64;
+    (0..1000u64)
+        .map(|i| 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 10_000) as u16)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port in 20000-29999")
 }
 
 #[tokio::test]
