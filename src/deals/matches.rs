@@ -82,6 +82,10 @@ fn owns(who: &Who, l: &ListingRow) -> bool {
         || l.organization_id.is_some_and(|o| who.org_ids.contains(&o))
 }
 
+fn unowned(l: &ListingRow) -> bool {
+    l.organization_id.is_none() && l.owner_user_id.is_none()
+}
+
 fn match_side(
     who: &Who,
     m: &MatchRow,
@@ -93,6 +97,11 @@ fn match_side(
     } else if owns(who, need) {
         Some(MatchSide::Need)
     } else if owns(who, target) {
+        Some(MatchSide::Target)
+    } else if who.moderator && unowned(need) {
+        Some(MatchSide::Need)
+    } else if who.moderator && unowned(target) {
+        // An imported expert profile: the moderators answer for it.
         Some(MatchSide::Target)
     } else if who.moderator {
         Some(MatchSide::Moderator)
@@ -174,7 +183,8 @@ fn listing_recipients(conn: &mut DbConn, l: &ListingRow) -> Result<Vec<Recipient
     let people = match (l.owner_user_id, l.organization_id) {
         (Some(u), _) => repo::people(conn, &[u])?,
         (None, Some(o)) => repo::members_of(conn, o)?,
-        (None, None) => Vec::new(),
+        // A listing no account owns: the moderators answer for it.
+        (None, None) => repo::moderators(conn)?,
     };
     Ok(people
         .into_iter()

@@ -1141,6 +1141,24 @@ async fn an_imported_expert_without_an_account_is_answered_by_the_moderators() {
         "minh.tran@unimelb.example.edu"
     );
     assert_eq!(seen["owner"]["contact"]["phone"], "+61 3 9000 0000");
+    // A broker's match with the profile reaches the moderators, who may take it up.
+    let need_id = m.published("needs", &m.enterprise, &need(false)).await;
+    let r = m
+        .post(
+            "/api/v1/matches",
+            &m.broker,
+            json!({"need_id": need_id, "expert_id": expert}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let match_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    m.sink
+        .wait_subject("kiemduyet@sokhcn.example.vn", "Đề xuất kết nối với nhu cầu")
+        .await;
+    let seen = m
+        .get(&format!("/api/v1/matches/{match_id}"), &m.moderator)
+        .await;
+    assert_eq!(seen["actions"], json!(["take_up"]));
     // Moderators cannot open a request to themselves.
     let r = m
         .post(
