@@ -72,6 +72,7 @@ pub struct DatabaseSettings {
 pub struct SearchSettings {
     pub index_dir: PathBuf,
     pub refresh_interval_ms: u64,
+    pub result_cache_entries: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -482,6 +482,8 @@ fn main() {
     // HTTP under concurrent load.
     let (base, handle) = rt.block_on(async {
         let app = Application::start(state.clone()).unwrap();
+        // Cold figures first: every request searches.
+        index.set_result_cache(0);
         let base = format!("http://{}", app.addr());
         let handle = app.handle();
         tokio::spawn(app.run());
@@ -544,6 +546,17 @@ fn main() {
     ));
     if let Some(w) = wrk(&base, &queries, &dir, a.concurrency, a.http_seconds) {
         line(w);
+    }
+    // The same load with the result cache on: the queries repeat, as popular searches do.
+    index.set_result_cache(1024);
+    if let Some(w) = wrk(&base, &queries, &dir, a.concurrency, a.http_seconds) {
+        line(w.replace(
+            "search over HTTP with wrk",
+            &format!(
+                "search over HTTP with wrk, result cache on (the same {} queries repeating)",
+                queries.len()
+            ),
+        ));
     }
     rt.block_on(handle.stop(true));
     line(format!(

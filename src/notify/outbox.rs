@@ -268,6 +268,16 @@ pub fn list(conn: &mut DbConn, status: &str, limit: i64) -> QueryResult<Vec<Outb
         .load(conn)
 }
 
+/// Every message whatever its state, oldest first (one statement, so a message changing
+/// state meanwhile is seen once).
+pub fn all(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+    ob::table
+        .order(ob::id)
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
 /// Puts dead messages (one, or all when `id` is `None`) back in the queue with fresh
 /// attempts. Answers how many.
 pub fn retry_dead(conn: &mut DbConn, id: Option<i64>, now: NaiveDateTime) -> QueryResult<usize> {

@@ -14,7 +14,7 @@ use tantivy::collector::{Collector, FacetCollector, FacetCounts, SegmentCollecto
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// Matches per segment counted one by one before sampling starts.
-pub const EXACT_UP_TO: u32 = 4096;
+pub const EXACT_UP_TO: u32 = 2048;
 
 const FIELD: &str = "facets";
 
@@ -204,12 +204,12 @@ mod tests {
 
     #[test]
     fn counts_are_exact_for_ordinary_queries() {
-        let t = tally(3000);
+        let t = tally(2000);
         assert!(!t.approximate);
-        assert_eq!(t.by_root["/kind"]["technology"], 2100);
-        assert_eq!(t.by_root["/kind"]["need"], 600);
-        assert_eq!(t.by_root["/kind"]["expert"], 300);
-        assert_eq!(t.by_root["/priority"]["health"], 1000);
+        assert_eq!(t.by_root["/kind"]["technology"], 1400);
+        assert_eq!(t.by_root["/kind"]["need"], 400);
+        assert_eq!(t.by_root["/kind"]["expert"], 200);
+        assert_eq!(t.by_root["/priority"]["health"], 667);
     }
 
     #[test]

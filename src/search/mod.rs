@@ -8,6 +8,7 @@
 //! their own index this way. One writer per process, one long-lived reader.
 
 pub mod analysis;
+pub mod cache;
 pub mod facets;
 pub mod handlers;
 pub mod query;
@@ -78,6 +79,8 @@ pub struct SearchIndex {
     wake: (Mutex<bool>, Condvar),
     path: PathBuf,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Recent search responses, for the current searcher generation.
+    results: cache::ResultCache,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -176,6 +179,7 @@ impl SearchIndex {
             wake: (Mutex::new(false), Condvar::new()),
             path: dir.to_path_buf(),
             worker: Mutex::new(None),
+            results: cache::ResultCache::new(0),
         });
         let oldest: Option<i64> = {
             let mut conn = this
@@ -202,6 +206,11 @@ impl SearchIndex {
     }
 
     /// A searcher on the last committed state.
+    /// Keeps up to `entries` recent search responses per index generation (0: none).
+    pub fn set_result_cache(&self, entries: usize) {
+        self.results.set_capacity(entries);
+    }
+
     pub fn searcher(&self) -> tantivy::Searcher {
         self.reader.searcher()
     }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
@@ -35,7 +36,7 @@ pub const W_EXACT: f32 = 0.6;
 /// Queries of up to this many words require all of them; longer ones most of them.
 const AND_UP_TO: usize = 4;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filters {
     pub kind: Option<Kind>,
     pub field: Option<String>,
@@ -51,13 +52,13 @@ pub struct Filters {
     pub language: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortBy {
     Relevance,
     Newest,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Request {
     pub q: String,
     pub filters: Filters,
@@ -321,6 +322,21 @@ const FACET_GROUPS: [(&str, &str); 5] = [
 impl SearchIndex {
     /// Runs a search request.
     pub fn search(&self, req: &Request) -> Result<SearchResponse, SearchError> {
+        let searcher = self.searcher();
+        let generation = searcher.generation().generation_id();
+        if let Some(hit) = self.results.get(generation, req) {
+            return Ok((*hit).clone());
+        }
+        let res = self.search_on(&searcher, req)?;
+        self.results.put(generation, req, Arc::new(res.clone()));
+        Ok(res)
+    }
+
+    fn search_on(
+        &self,
+        searcher: &tantivy::Searcher,
+        req: &Request,
+    ) -> Result<SearchResponse, SearchError> {
         let f = *self.fields();
         let text = text_query(&f, &req.q);
         let has_text = text.is_some();
@@ -333,7 +349,6 @@ impl SearchIndex {
             None if clauses.is_empty() => Box::new(AllQuery),
             None => Box::new(BooleanQuery::new(clauses)),
         };
-        let searcher = self.searcher();
         let mut roots: Vec<&'static str> = FACET_GROUPS.iter().map(|(p, _)| *p).collect();
         roots.push("/field");
         roots.push("/sector");

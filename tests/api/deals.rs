@@ -469,12 +469,8 @@ async fn declined_with_a_reason_and_withdrawn() {
         .state
         .db
         .run(|conn| {
-            Ok(["pending", "sent", "dead"]
+            Ok(techex::notify::outbox::all(conn, 1000)?
                 .into_iter()
-                .map(|s| techex::notify::outbox::list(conn, s, 1000))
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .flatten()
                 .filter(|r| r.template == "deal_withdrawn")
                 .map(|r| r.to_address)
                 .collect())
