@@ -27,10 +27,15 @@ async fn rows(app: &TestApp, status: &'static str) -> Vec<OutboxRow> {
         .unwrap()
 }
 
-/// Waits (with a deadline) until the outbox satisfies `done`.
-async fn until(app: &TestApp, what: &str, done: impl Fn(&Counts, &[OutboxRow]) -> bool) {
+/// Runs the worker's delivery step here, pass after pass, until the outbox satisfies
+/// `done` (with a deadline). The tests that use it turn the background worker off and
+/// shorten the retry delay to 1 ms, so each pass retries what failed before.
+async fn drive(app: &TestApp, what: &str, done: impl Fn(&Counts, &[OutboxRow]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        techex::notify::worker::deliver_batch(&app.state, &app.state.mailer)
+            .await
+            .unwrap();
         let c = counts(app).await;
         let pending = rows(app, outbox::PENDING).await;
         if done(&c, &pending) {
@@ -40,8 +45,20 @@ async fn until(app: &TestApp, what: &str, done: impl Fn(&Counts, &[OutboxRow]) -
             Instant::now() < deadline,
             "outbox never reached: {what}; {c:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Delivers everything queued so far.
+async fn drain(app: &TestApp) {
+    drive(app, "queue drained", |c, _| c.pending == 0).await;
+}
+
+/// SMTP to `port`, no background worker (the test drives delivery), retries at once.
+fn driven(s: &mut techex::config::Settings, port: u16) {
+    smtp_to(s, port);
+    s.worker.enabled = false;
+    s.email.outbox.backoff_base_ms = 1;
+    s.email.outbox.backoff_max_ms = 1;
 }
 
 async fn register(app: &TestApp, email: &str, locale: &str) {
@@ -73,9 +90,10 @@ fn free_port() -> u16 {
 async fn verification_and_password_reset_work_end_to_end() {
     let sink = Sink::start();
     let port = sink.port;
-    let app = TestApp::spawn_with(|s| smtp_to(s, port)).await;
+    let app = TestApp::spawn_with(|s| driven(s, port)).await;
     let email = "mai.nguyen@example.com";
     register(&app, email, "en").await;
+    drain(&app).await;
 
     // Verification: an English email with a single-use link.
     let mail = sink.wait_subject(email, "confirm your email").await;
@@ -110,7 +128,6 @@ async fn verification_and_password_reset_work_end_to_end() {
         .await;
     problem(r, 409, "already_verified").await;
     // The delivered copy no longer carries the link.
-    until(&app, "verification sent", |c, _| c.sent >= 1).await;
     let sent = rows(&app, outbox::SENT).await;
     assert!(sent.iter().all(|r| !r.body_text.contains("token=")));
 
@@ -142,6 +159,7 @@ async fn verification_and_password_reset_work_end_to_end() {
         )
         .await;
     assert_eq!(r.status(), 202);
+    drain(&app).await;
     let mail = sink.wait_subject(email, "Password reset").await;
     let token = mail
         .token("https://techex.test/reset-password")
@@ -198,19 +216,20 @@ async fn verification_and_password_reset_work_end_to_end() {
         fields(&problem(r, 422, "validation_failed").await),
         ["token"]
     );
+    drain(&app).await;
     sink.wait_subject(email, "password has been changed").await;
 }
 
 #[tokio::test]
 async fn with_the_smtp_server_down_mail_waits_then_arrives_exactly_once() {
     let port = free_port();
-    let app = TestApp::spawn_with(|s| smtp_to(s, port)).await;
+    let app = TestApp::spawn_with(|s| driven(s, port)).await;
     let people = ["an@example.vn", "binh@example.vn", "chi@example.vn"];
     for p in people {
         register(&app, p, "vi").await;
     }
     // Delivery is tried and fails while nothing listens; nothing is lost.
-    until(&app, "three failed attempts", |c, pending| {
+    drive(&app, "three failed attempts", |c, pending| {
         c.pending == 3 && pending.iter().all(|r| r.attempts >= 1)
     })
     .await;
@@ -218,7 +237,7 @@ async fn with_the_smtp_server_down_mail_waits_then_arrives_exactly_once() {
     assert!(pending.iter().all(|r| r.last_error.is_some()));
 
     let sink = Sink::start_on(port);
-    until(&app, "all sent", |c, _| {
+    drive(&app, "all sent", |c, _| {
         c.sent == 3 && c.pending == 0 && c.dead == 0
     })
     .await;
@@ -263,15 +282,15 @@ async fn a_message_that_keeps_failing_ends_dead_and_visible_in_techex_outbox() {
     let sink = Sink::start();
     let port = sink.port;
     let app = TestApp::spawn_with(|s| {
-        smtp_to(s, port);
+        driven(s, port);
         s.email.outbox.max_attempts = 3;
     })
     .await;
     register(&app, "tempfail.lan@example.vn", "vi").await;
     register(&app, "reject.hung@example.vn", "vi").await;
     register(&app, "thu@example.vn", "vi").await;
+    drive(&app, "two dead", |c, _| c.dead == 2 && c.pending == 0).await;
     sink.wait_for("thu@example.vn", 1).await;
-    until(&app, "two dead", |c, _| c.dead == 2 && c.pending == 0).await;
     let dead = rows(&app, outbox::DEAD).await;
     let tempfail = dead
         .iter()
@@ -298,8 +317,7 @@ async fn a_message_that_keeps_failing_ends_dead_and_visible_in_techex_outbox() {
     let id = reject.id.to_string();
     let shown = techex_cli(&app, &["outbox", "--retry-dead", &id]);
     assert!(shown.contains("requeued 1"), "{shown}");
-    app.state.wake_outbox();
-    until(&app, "dead again", |c, _| c.dead == 2 && c.pending == 0).await;
+    drive(&app, "dead again", |c, _| c.dead == 2 && c.pending == 0).await;
     let again = rows(&app, outbox::DEAD).await;
     assert_eq!(
         again.iter().find(|r| r.id == reject.id).unwrap().attempts,

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use tokio::sync::{mpsc, Mutex};
+
 use tempfile::TempDir;
 
 /// One received message, decoded.
@@ -73,6 +75,8 @@ pub struct Sink {
     child: Child,
     pub port: u16,
     pub dir: TempDir,
+    /// One event per message received (the sink's `MAIL <file>` lines).
+    arrivals: Mutex<mpsc::UnboundedReceiver<String>>,
 }
 
 impl Drop for Sink {
@@ -102,16 +106,39 @@ impl Sink {
             .spawn()
             .expect("smtp sink starts");
         let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .and_then(Result::ok)
             .expect("sink prints READY");
         let port = line
             .trim()
             .strip_prefix("READY ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected sink output: {line:?}"));
-        Self { child, port, dir }
+        let (tx, rx) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            port,
+            dir,
+            arrivals: Mutex::new(rx),
+        }
+    }
+
+    /// Waits for the next message to arrive, until `deadline`; false when none came.
+    async fn next_arrival(&self, deadline: Instant) -> bool {
+        let mut rx = self.arrivals.lock().await;
+        matches!(
+            tokio::time::timeout_at(deadline.into(), rx.recv()).await,
+            Ok(Some(_))
+        )
     }
 
     /// Every message received so far, in arrival order.
@@ -162,7 +189,7 @@ impl Sink {
             .collect()
     }
 
-    /// Waits (with a deadline) until `address` has received `count` messages; answers them.
+    /// Waits for arrivals (with a deadline) until `address` has received `count` messages; answers them.
     pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Mail> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -171,12 +198,11 @@ impl Sink {
                 return got;
             }
             assert!(
-                Instant::now() < deadline,
+                self.next_arrival(deadline).await,
                 "{address} received {} of {count} messages: {:?}",
                 got.len(),
                 got.iter().map(|m| &m.subject).collect::<Vec<_>>()
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -192,14 +218,13 @@ impl Sink {
                 return m;
             }
             assert!(
-                Instant::now() < deadline,
+                self.next_arrival(deadline).await,
                 "no message to {address} about {needle:?}; got {:?}",
                 self.to(address)
                     .iter()
                     .map(|m| &m.subject)
                     .collect::<Vec<_>>()
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

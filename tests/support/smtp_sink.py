@@ -3,8 +3,8 @@
 
 Usage: python smtp_sink.py --port PORT --dir DIR   (PORT 0 picks a free port)
 
-It listens on 127.0.0.1 and, once listening, prints exactly one line
-``READY <port>`` to stdout. Every accepted message is written to DIR as
+It listens on 127.0.0.1 and, once listening, prints one line ``READY <port>`` to
+stdout, then one line ``MAIL <file>`` for each message once its file is in place. Every accepted message is written to DIR as
 ``<6-digit counter>-<first recipient>.eml`` (the raw bytes received), and a line
 ``{"file": ..., "mail_from": ..., "rcpt_tos": [...]}`` is appended to
 ``DIR/envelopes.jsonl`` before the .eml file appears (it is written under a
@@ -78,6 +78,8 @@ class SinkHandler:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)
+        # Tell the test at once: it waits on these lines instead of polling the folder.
+        print(f"MAIL {name}", flush=True)
         return f"250 2.0.0 OK: queued as {name}"
 
 
