@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::accounts::password::Hasher;
-use crate::config::{EmailTransportKind, Settings};
+use crate::config::Settings;
 use crate::db::Db;
 use crate::http::error::ApiError;
 use crate::notify::mailer::Mailer;
@@ -55,14 +55,7 @@ impl AppState {
                 settings.search.index_dir.display()
             )
         })?;
-        if settings.email.transport == EmailTransportKind::File {
-            std::fs::create_dir_all(&settings.email.file_dir).with_context(|| {
-                format!(
-                    "cannot create the mail folder {}",
-                    settings.email.file_dir.display()
-                )
-            })?;
-        }
+        // Creates the mail folder for the file transport.
         let mailer = Mailer::from_settings(&settings.email).context("email transport")?;
         let hasher = Hasher::new(&settings.auth.argon2).map_err(anyhow::Error::msg)?;
         Ok(Self {

@@ -19,6 +19,7 @@ use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
+use crate::per_backend;
 use crate::validate::Email;
 
 const VERIFY: &str = "verify_email";
@@ -45,20 +46,18 @@ fn issue(
 ) -> Result<(String, i64), ApiError> {
     let token = new_token();
     let now = db::now();
-    diesel::insert_into(at::table)
-        .values((
-            at::user_id.eq(user.id),
-            at::purpose.eq(purpose),
-            at::token_hash.eq(token_hash(&token)),
-            at::email.eq(&user.email),
-            at::created_at.eq(now),
-            at::expires_at.eq(now + ttl),
-        ))
-        .execute(conn)?;
-    let id = at::table
-        .filter(at::token_hash.eq(token_hash(&token)))
-        .select(at::id)
-        .first(conn)?;
+    let values = (
+        at::user_id.eq(user.id),
+        at::purpose.eq(purpose),
+        at::token_hash.eq(token_hash(&token)),
+        at::email.eq(&user.email),
+        at::created_at.eq(now),
+        at::expires_at.eq(now + ttl),
+    );
+    let id = per_backend!(conn, |c| diesel::insert_into(at::table)
+        .values(values)
+        .returning(at::id)
+        .get_result(c))?;
     Ok((token, id))
 }
 

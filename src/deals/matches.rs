@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::model::{MatchRow, MatchStatus, NewMatch};
 use super::repo;
 use super::service::{self, DealView, Who};
-use crate::accounts::model::{utc, Caller, Locale};
+use crate::accounts::model::{utc, Caller};
 use crate::app::AppState;
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
@@ -180,20 +180,9 @@ fn broker_orgs(conn: &mut DbConn, who: &Who) -> QueryResult<Vec<i64>> {
 
 /// The people of a listing's side, for a match notification.
 fn listing_recipients(conn: &mut DbConn, l: &ListingRow) -> Result<Vec<Recipient>, ApiError> {
-    let people = match (l.owner_user_id, l.organization_id) {
-        (Some(u), _) => repo::people(conn, &[u])?,
-        (None, Some(o)) => repo::members_of(conn, o)?,
-        // A listing no account owns: the moderators answer for it.
-        (None, None) => repo::moderators(conn)?,
-    };
-    Ok(people
+    Ok(repo::answering(conn, l.owner_user_id, l.organization_id)?
         .into_iter()
-        .map(|p| Recipient {
-            user_id: Some(p.id),
-            email: p.email,
-            name: p.display_name,
-            locale: Locale::parse(&p.locale).unwrap_or(Locale::Vi),
-        })
+        .map(super::notify::recipient)
         .collect())
 }
 
@@ -287,11 +276,7 @@ pub async fn propose(
                 })?;
                 let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
                 let broker_org_name = broker_name(conn, broker_org)?;
-                let broker_person = repo::people(conn, &[caller.user_id])?
-                    .into_iter()
-                    .next()
-                    .map(|p| p.display_name)
-                    .unwrap_or_default();
+                let broker_person = repo::display_name(conn, caller.user_id)?;
                 let ctx = match_ctx(&m, &need, &target);
                 let path = format!("/matches/{id}");
                 for (side, listing) in [("need", &need), ("target", &target)] {
@@ -435,10 +420,9 @@ pub async fn take_up(
                 }
                 let broker_person = m
                     .broker_user_id
-                    .map(|u| repo::people(conn, &[u]))
+                    .map(|u| repo::display_name(conn, u))
                     .transpose()?
-                    .and_then(|p| p.into_iter().next())
-                    .map(|p| p.display_name);
+                    .filter(|n| !n.is_empty());
                 let broker_org_name = broker_name(conn, m.broker_org_id)?;
                 let broker_label = match &broker_person {
                     Some(p) => format!("{p} ({broker_org_name})"),
@@ -471,11 +455,7 @@ pub async fn take_up(
                 let now = db::now();
                 repo::set_match_status(conn, m.id, MatchStatus::TakenUp, Some(deal.id), now)?;
                 // The broker hears that the proposal was taken up.
-                let taker = repo::people(conn, &[who.user_id])?
-                    .into_iter()
-                    .next()
-                    .map(|p| p.display_name)
-                    .unwrap_or_default();
+                let taker = repo::display_name(conn, who.user_id)?;
                 let taker_org = deal
                     .requester_org_id
                     .map(|o| repo::org_contact(conn, o))

@@ -13,7 +13,7 @@ use crate::notify::format;
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
 
-fn recipient(p: Person) -> Recipient {
+pub fn recipient(p: Person) -> Recipient {
     Recipient {
         user_id: Some(p.id),
         email: p.email,
@@ -32,7 +32,6 @@ pub fn side_recipients(
     let people = match side {
         Side::Requester => repo::people(conn, &[deal.requester_user_id])?,
         Side::Owner => match (deal.owner_user_id, deal.owner_org_id) {
-            (Some(user), _) => repo::people(conn, &[user])?,
             (None, Some(org)) => {
                 let members = repo::members_of(conn, org)?;
                 if members.is_empty() {
@@ -50,7 +49,7 @@ pub fn side_recipients(
                 }
                 members
             }
-            (None, None) => repo::moderators(conn)?,
+            (user, org) => repo::answering(conn, user, org)?,
         },
         Side::Broker => match (deal.broker_user_id, deal.broker_org_id) {
             (Some(user), _) => repo::people(conn, &[user])?,

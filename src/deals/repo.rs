@@ -270,6 +270,31 @@ pub struct Person {
     pub locale: String,
 }
 
+/// A person's display name (empty for an account that no longer exists).
+pub fn display_name(conn: &mut DbConn, id: i64) -> QueryResult<String> {
+    Ok(users::table
+        .find(id)
+        .select(users::display_name)
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// The people who answer for a listing or a deal's side: the expert's own account, the
+/// organisation's members, or, for what no account owns (imported expert profiles), the
+/// exchange's moderators.
+pub fn answering(
+    conn: &mut DbConn,
+    user: Option<i64>,
+    org: Option<i64>,
+) -> QueryResult<Vec<Person>> {
+    match (user, org) {
+        (Some(u), _) => people(conn, &[u]),
+        (None, Some(o)) => members_of(conn, o),
+        (None, None) => moderators(conn),
+    }
+}
+
 pub fn people(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Person>> {
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -676,11 +676,7 @@ fn actor_name(
     if side == Side::Owner && listing.data.confidential && deal.accepted_at.is_none() {
         return Ok((String::new(), None));
     }
-    let name = repo::people(conn, &[user_id])?
-        .into_iter()
-        .next()
-        .map(|p| p.display_name)
-        .unwrap_or_default();
+    let name = repo::display_name(conn, user_id)?;
     let org = match side {
         Side::Requester => deal.requester_org_id,
         Side::Owner => deal.owner_org_id,

@@ -67,11 +67,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
                         },
                         now,
                     )?;
-                    let requester = repo::people(conn, &[deal.requester_user_id])?
-                        .into_iter()
-                        .next()
-                        .map(|p| p.display_name)
-                        .unwrap_or_default();
+                    let requester = repo::display_name(conn, deal.requester_user_id)?;
                     let ctx = deal_ctx(&deal, &listing);
                     let expires = deal.expires_at.date();
                     let days_left = (deal.expires_at - now).num_days().max(0);

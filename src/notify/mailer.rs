@@ -53,7 +53,12 @@ impl Mailer {
     pub fn from_settings(s: &EmailSettings) -> anyhow::Result<Self> {
         Ok(match s.transport {
             EmailTransportKind::File => {
-                std::fs::create_dir_all(&s.file_dir)?;
+                std::fs::create_dir_all(&s.file_dir).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot create the mail folder {}: {e}",
+                        s.file_dir.display()
+                    )
+                })?;
                 Self::File(AsyncFileTransport::<Tokio1Executor>::new(&s.file_dir))
             }
             EmailTransportKind::Memory => Self::Memory(Arc::default()),
