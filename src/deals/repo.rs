@@ -201,6 +201,10 @@ fn scoped<'a>(
             .or(d::broker_org_id.eq_any(orgs).assume_not_null());
         q = match filter.side.as_deref() {
             Some("requester") => q.filter(as_requester),
+            // Moderators answer for what no account owns (imported expert profiles).
+            Some("owner") if scope.all => {
+                q.filter(as_owner.or(d::owner_user_id.is_null().and(d::owner_org_id.is_null())))
+            }
             Some("owner") => q.filter(as_owner),
             Some("broker") => q.filter(as_broker),
             _ => q.filter(as_requester.or(as_owner).or(as_broker)),

@@ -1113,6 +1113,8 @@ async fn an_imported_expert_without_an_account_is_answered_by_the_moderators() {
         .await;
     let v = m.get(&format!("/api/v1/deals/{id}"), &m.moderator).await;
     assert_eq!(v["your_side"], "owner");
+    let l = m.get("/api/v1/deals?side=owner", &m.moderator).await;
+    assert_eq!(l["total"], 1);
     assert_eq!(v["actions"], json!(["accept", "decline", "message"]));
     problem(
         m.post(
