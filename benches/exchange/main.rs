@@ -38,6 +38,7 @@ struct Args {
     pg: Option<String>,
     quick: bool,
     rounds: usize,
+    reuse: bool,
 }
 
 fn args() -> Args {
@@ -49,6 +50,7 @@ fn args() -> Args {
         pg: None,
         quick: false,
         rounds: 3,
+        reuse: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +65,9 @@ fn args() -> Args {
             "--rounds" => a.rounds = value().parse().expect("--rounds N"),
             // In-process figures only: no HTTP load, no PostgreSQL.
             "--quick" => a.quick = true,
+            // Keep the database and index of the previous run at this scale (for profiling
+            // and A/B runs; the index is rebuilt anyway if its schema version changed).
+            "--reuse" => a.reuse = true,
             // cargo bench passes --bench; ignore anything else.
             _ => {}
         }
@@ -357,7 +362,10 @@ fn main() {
     std::fs::create_dir_all(&root).unwrap();
     let file = corpus_file(&root, a.listings);
     let dir = root.join(format!("run-{}", a.listings));
-    let _ = std::fs::remove_dir_all(&dir);
+    let reuse = a.reuse && dir.join("bench.db").exists();
+    if !reuse {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     std::fs::create_dir_all(&dir).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -373,36 +381,44 @@ fn main() {
 
     // Import, then index.
     let mut state = AppState::prepare(settings(&dir)).unwrap();
-    let started = Instant::now();
-    let report = techex::imports::import(
-        &state.db,
-        BufReader::with_capacity(1 << 20, std::fs::File::open(&file).unwrap()),
-        None,
-        &|_| {},
-    )
-    .unwrap();
-    let t_import = started.elapsed();
-    assert_eq!(report.rejected, 0, "{:?}", report.errors.first());
-    let started = Instant::now();
-    let index = state.open_search().unwrap();
-    let t_index = started.elapsed();
-    let n = report.created as f64;
-    line("| measure | value |".into());
-    line("|---|---|".into());
-    line(format!(
-        "| import into SQLite | {:.1} s ({:.0} records/s) |",
-        t_import.as_secs_f64(),
-        n / t_import.as_secs_f64()
-    ));
-    line(format!(
-        "| index build (tantivy) | {:.1} s ({:.0} listings/s) |",
-        t_index.as_secs_f64(),
-        n / t_index.as_secs_f64()
-    ));
-    line(format!(
-        "| import with indexing, end to end | {:.0} listings/s |",
-        n / (t_import + t_index).as_secs_f64()
-    ));
+    let index = if reuse {
+        line("(reusing the database and index of the previous run)\n".into());
+        line("| measure | value |".into());
+        line("|---|---|".into());
+        state.open_search().unwrap()
+    } else {
+        let started = Instant::now();
+        let report = techex::imports::import(
+            &state.db,
+            BufReader::with_capacity(1 << 20, std::fs::File::open(&file).unwrap()),
+            None,
+            &|_| {},
+        )
+        .unwrap();
+        let t_import = started.elapsed();
+        assert_eq!(report.rejected, 0, "{:?}", report.errors.first());
+        let started = Instant::now();
+        let index = state.open_search().unwrap();
+        let t_index = started.elapsed();
+        let n = report.created as f64;
+        line("| measure | value |".into());
+        line("|---|---|".into());
+        line(format!(
+            "| import into SQLite | {:.1} s ({:.0} records/s) |",
+            t_import.as_secs_f64(),
+            n / t_import.as_secs_f64()
+        ));
+        line(format!(
+            "| index build (tantivy) | {:.1} s ({:.0} listings/s) |",
+            t_index.as_secs_f64(),
+            n / t_index.as_secs_f64()
+        ));
+        line(format!(
+            "| import with indexing, end to end | {:.0} listings/s |",
+            n / (t_import + t_index).as_secs_f64()
+        ));
+        index
+    };
     let db_mib = std::fs::metadata(dir.join("bench.db")).map_or(0, |m| m.len()) as f64 / 1048576.0;
     let idx_mib: u64 = std::fs::read_dir(dir.join("index"))
         .unwrap()
@@ -439,6 +455,53 @@ fn main() {
         s.max,
         hits / s.n
     ));
+
+    // The two-step ranking against scoring every match in full (the per-field weights
+    // added to every match, not only to the best few hundred): how often their top 10 agree,
+    // and what the full scoring would cost (ranking only: no facets, no snippets).
+    {
+        let searcher = index.searcher();
+        let f = *index.fields();
+        let (mut same, mut compared) = (0usize, 0usize);
+        let mut full_times = Vec::new();
+        for q in &queries {
+            let Some(text) = techex::search::query::text_query(&f, q) else {
+                continue;
+            };
+            let query = text.combined();
+            let t = Instant::now();
+            let top = searcher
+                .search(
+                    &query,
+                    &tantivy::collector::TopDocs::with_limit(10).order_by_score(),
+                )
+                .unwrap();
+            full_times.push(t.elapsed());
+            let full: Vec<i64> = top
+                .into_iter()
+                .filter_map(|(_, a)| {
+                    let doc: tantivy::TantivyDocument = searcher.doc(a).ok()?;
+                    techex::search::query::card_of(&doc, &f).map(|c| c.id)
+                })
+                .collect();
+            let ours: std::collections::HashSet<i64> = index
+                .search(&search_request(q))
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|h| h.id)
+                .collect();
+            same += full.iter().filter(|id| ours.contains(id)).count();
+            compared += full.len();
+        }
+        let full = latency(full_times);
+        line(format!(
+            "| top 10 of the two-step ranking (best {} rescored) also in the top 10 of full scoring | {:.1} % (full scoring of every match, top 10 only: p50 {:.2} ms) |",
+            techex::search::query::RERANK_WINDOW,
+            100.0 * same as f64 / compared.max(1) as f64,
+            full.p50
+        ));
+    }
 
     // Matching for needs.
     let needs: Vec<ListingRow> = {

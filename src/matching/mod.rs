@@ -29,6 +29,8 @@ const CANDIDATES: usize = 100;
 /// The source listing's words used to look for candidates.
 const QUERY_TERMS: usize = 30;
 const QUERY_PAIRS: usize = 15;
+/// Weight of a shared syllable pair against the best shared word.
+const W_PAIRS: f32 = 1.0;
 /// Structured fit scales text similarity rather than adding to it, so that a listing that
 /// shares a field and a budget but nothing of substance is never pushed up.
 fn combine(text_score: f32, fit: f32) -> f32 {
@@ -122,8 +124,7 @@ impl SearchIndex {
         // The most telling words: weight by place, times rarity in the index.
         let mut scored: Vec<(String, f32)> = Vec::new();
         for (t, w) in weighted_terms(source) {
-            let df = searcher.doc_freq(&Term::from_field_text(f.body, &t))?
-                + searcher.doc_freq(&Term::from_field_text(f.title, &t))?;
+            let df = searcher.doc_freq(&Term::from_field_text(f.all, &t))?;
             if df == 0 {
                 continue;
             }
@@ -143,16 +144,10 @@ impl SearchIndex {
             ));
             (Occur::Should, Box::new(BoostQuery::new(q, boost)))
         };
+        // One term list per word: `all` holds the title and keywords repeated, so a word
+        // in a candidate's title already weighs more than one in its description.
         for (t, w) in &scored {
-            let w = w / max_weight;
-            for (field, boost) in [
-                (f.title, W_TITLE),
-                (f.keywords, W_KEYWORDS),
-                (f.summary, W_SUMMARY),
-                (f.body, W_BODY),
-            ] {
-                clauses.push(term(field, t, w * boost));
-            }
+            clauses.push(term(f.all, t, w / max_weight));
         }
         let source_pairs: Vec<String> = {
             let mut p: Vec<String> = pairs(&source.data.title)
@@ -166,17 +161,7 @@ impl SearchIndex {
             p
         };
         for p in &source_pairs {
-            for (field, boost) in [
-                (f.title_pairs, 1.5),
-                (f.keywords_pairs, 1.2),
-                (f.body_pairs, 0.6),
-            ] {
-                let q: Box<dyn Query> = Box::new(tantivy::query::TermQuery::new(
-                    Term::from_field_text(field, p),
-                    tantivy::schema::IndexRecordOption::WithFreqs,
-                ));
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
-            }
+            clauses.push(term(f.pairs, p, W_PAIRS));
         }
         if clauses.is_empty() {
             return Ok(Vec::new());

@@ -23,15 +23,11 @@ pub const VI_EXACT: &str = "vi_exact";
 pub const PAIRS: &str = "pairs";
 pub const EN_STEM: &str = "en_stem";
 
-/// Words longer than this are noise (hashes, URLs run together) and are dropped.
-const MAX_TOKEN_BYTES: usize = 60;
+use super::fold::{FoldTokenizer, MAX_TOKEN_BYTES};
 
 pub fn vi_fold() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build()
+    // Simple words, long ones dropped, lower-cased, folded: in one pass (see `fold`).
+    TextAnalyzer::from(FoldTokenizer::default())
 }
 
 pub fn vi_exact() -> TextAnalyzer {
@@ -132,6 +128,37 @@ pub fn pairs_of(texts: &[String]) -> String {
         .join(" ")
 }
 
+/// The text followed by the English stems of its words where they differ from the words
+/// (`Membranes filtering` gets `membran filter` appended): indexed for English listings, so
+/// that a query for any form of a word finds every other form, in the same field and the
+/// same posting list as the words themselves. Vietnamese syllables are left as they are by
+/// the stemmer, so a Vietnamese query never pays for this.
+pub fn with_stems(text: &str) -> String {
+    let text = nfc(text);
+    let words = positioned(&mut vi_fold(), &text);
+    let stems = positioned(&mut en_stem(), &text);
+    let mut out = text.clone();
+    for (w, s) in words.iter().zip(&stems) {
+        if w.text != s.text {
+            out.push(' ');
+            out.push_str(&s.text);
+        }
+    }
+    out
+}
+
+/// The English stem of each folded word of a query, where it differs from the word.
+pub fn differing_stems(text: &str) -> Vec<Option<String>> {
+    let text = nfc(text);
+    let words = positioned(&mut vi_fold(), &text);
+    let stems = positioned(&mut en_stem(), &text);
+    words
+        .iter()
+        .zip(&stems)
+        .map(|(w, s)| (w.text != s.text).then(|| s.text.clone()))
+        .collect()
+}
+
 /// True when the text carries diacritics (so the user typed them on purpose).
 pub fn has_diacritics(text: &str) -> bool {
     let text = nfc(text);
@@ -212,6 +239,23 @@ mod tests {
             tokens(&mut en_stem(), "batteries"),
             tokens(&mut en_stem(), "battery")
         );
+    }
+
+    #[test]
+    fn english_forms_find_each_other() {
+        assert_eq!(
+            with_stems("Ceramic membranes for filtering"),
+            "Ceramic membranes for filtering ceram membran filter"
+        );
+        assert_eq!(
+            differing_stems("membranes nước thải"),
+            vec![Some("membran".to_owned()), None, None]
+        );
+        // Vietnamese syllables are not touched by the stemmer.
+        assert_eq!(with_stems("Xử lý nước thải"), "Xử lý nước thải");
+        assert!(differing_stems("ly may thuy quy ky nghien cuu")
+            .iter()
+            .all(Option::is_none));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, RegexQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, RangeQuery,
+    RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -17,7 +17,7 @@ use tantivy::{DocAddress, Order, Score, TantivyDocument, Term};
 use utoipa::ToSchema;
 
 use super::analysis::{self, folded, has_diacritics, nfc, pairs, tokens};
-use super::facets::SampledFacets;
+use super::facets::{self, SampledFacets};
 use super::schema::{Card, CardOrg, Fields};
 use super::{SearchError, SearchIndex};
 use crate::catalog::model::Kind;
@@ -29,12 +29,13 @@ pub const W_KEYWORDS: f32 = 2.0;
 pub const W_SUMMARY: f32 = 1.5;
 pub const W_BODY: f32 = 1.0;
 /// Bonuses for adjacent syllables and for the exact (accented) spelling.
-pub const W_TITLE_PAIR: f32 = 2.0;
-pub const W_KEYWORD_PAIR: f32 = 1.5;
-pub const W_BODY_PAIR: f32 = 0.75;
+pub const W_PAIR: f32 = 1.5;
 pub const W_EXACT: f32 = 0.6;
 /// Queries of up to this many words require all of them; longer ones most of them.
 const AND_UP_TO: usize = 4;
+/// How many of the best matches on the whole text get the bonuses added before the final
+/// sort (or more, for a deep page).
+pub const RERANK_WINDOW: usize = 300;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filters {
@@ -202,34 +203,70 @@ fn filter(q: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
     (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
 }
 
-/// The scored part of a query for free text, or `None` when it has no words.
-pub fn text_query(f: &Fields, q: &str) -> Option<Box<dyn Query>> {
+/// A free-text query in two parts: what a listing must contain, and what raises its score.
+pub struct TextQuery {
+    /// Each word somewhere in the listing (most of them for a long query), scored on the
+    /// whole text.
+    pub required: Box<dyn Query>,
+    /// Term queries adding the weight of where a word stands (title, keywords, summary), of
+    /// adjacent syllables, and of the exact spelling.
+    pub bonuses: Vec<Box<dyn Query>>,
+    /// Adjacent syllables of the query found as a unit: scored with every match, since
+    /// they reorder the matches most.
+    pub pairs: Vec<Box<dyn Query>>,
+}
+
+impl TextQuery {
+    /// Both parts as one query (every match fully scored): what [`SearchIndex::search`]
+    /// computes for its top candidates.
+    pub fn combined(self) -> Box<dyn Query> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, self.required)];
+        clauses.extend(self.pairs.into_iter().map(|b| (Occur::Should, b)));
+        clauses.extend(self.bonuses.into_iter().map(|b| (Occur::Should, b)));
+        Box::new(BooleanQuery::new(clauses))
+    }
+}
+
+/// The query for free text, or `None` when it has no words.
+pub fn text_query(f: &Fields, q: &str) -> Option<TextQuery> {
     let q = nfc(q);
     let words = folded(&q);
-    let stems = tokens(&mut analysis::en_stem(), &q);
+    let stems = analysis::differing_stems(&q);
     let mut seen = HashSet::new();
     let mut per_word: Vec<Box<dyn Query>> = Vec::new();
+    let mut bonuses: Vec<Box<dyn Query>> = Vec::new();
     for (i, w) in words.iter().enumerate() {
         if !seen.insert(w.clone()) {
             continue;
         }
-        let mut fields: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Should, term_query(f.title, w, W_TITLE)),
-            (Occur::Should, term_query(f.keywords, w, W_KEYWORDS)),
-            (Occur::Should, term_query(f.summary, w, W_SUMMARY)),
-            (Occur::Should, term_query(f.body, w, W_BODY)),
-        ];
-        if let Some(stem) = stems.get(i) {
-            fields.push((Occur::Should, term_query(f.title_en, stem, W_TITLE)));
-            fields.push((Occur::Should, term_query(f.body_en, stem, W_BODY)));
+        // An English word also stands for its other forms: English listings carry their
+        // stems beside their words. Vietnamese words have no other form.
+        let forms: Vec<&str> = std::iter::once(w.as_str())
+            .chain(stems.get(i).and_then(Option::as_deref))
+            .collect();
+        // The word is required somewhere in the listing: one term list (two for an English
+        // word in another form than its stem).
+        let mut anywhere: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for form in &forms {
+            anywhere.push((Occur::Should, term_query(f.all, form, W_BODY)));
+            // Where it stands adds its weight: title above keywords above summary.
+            bonuses.push(term_query(f.title, form, W_TITLE - W_BODY));
+            bonuses.push(term_query(f.keywords, form, W_KEYWORDS - W_BODY));
+            bonuses.push(term_query(f.summary, form, W_SUMMARY - W_BODY));
         }
-        per_word.push(Box::new(BooleanQuery::new(fields)));
+        per_word.push(if anywhere.len() == 1 {
+            anywhere.pop()?.1
+        } else {
+            Box::new(BooleanQuery::new(anywhere))
+        });
     }
     if per_word.is_empty() {
         return None;
     }
     let n = per_word.len();
-    let words_query: Box<dyn Query> = if n <= AND_UP_TO {
+    let required: Box<dyn Query> = if n == 1 {
+        per_word.pop()?
+    } else if n <= AND_UP_TO {
         Box::new(BooleanQuery::new(
             per_word.into_iter().map(|q| (Occur::Must, q)).collect(),
         ))
@@ -238,24 +275,71 @@ pub fn text_query(f: &Fields, q: &str) -> Option<Box<dyn Query>> {
         b.set_minimum_number_should_match((n * 3).div_ceil(5));
         Box::new(b)
     };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, words_query)];
-    for p in pairs(&q).split_whitespace().collect::<HashSet<_>>() {
-        clauses.push((Occur::Should, term_query(f.title_pairs, p, W_TITLE_PAIR)));
-        clauses.push((
-            Occur::Should,
-            term_query(f.keywords_pairs, p, W_KEYWORD_PAIR),
-        ));
-        clauses.push((Occur::Should, term_query(f.body_pairs, p, W_BODY_PAIR)));
-    }
+    let pairs: Vec<Box<dyn Query>> = pairs(&q)
+        .split_whitespace()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(|p| term_query(f.pairs, p, W_PAIR))
+        .collect();
     if has_diacritics(&q) {
         for e in tokens(&mut analysis::vi_exact(), &q)
             .into_iter()
             .collect::<HashSet<_>>()
         {
-            clauses.push((Occur::Should, term_query(f.exact, &e, W_EXACT)));
+            bonuses.push(term_query(f.exact, &e, W_EXACT));
         }
     }
-    Some(Box::new(BooleanQuery::new(clauses)))
+    Some(TextQuery {
+        required,
+        bonuses,
+        pairs,
+    })
+}
+
+/// Adds the bonuses to the scores of the candidates and sorts them, best first.
+///
+/// Each bonus term is looked up only at the candidates (a forward seek through its posting
+/// list per candidate), instead of walking its whole list for every match of the query.
+pub fn rerank(
+    searcher: &tantivy::Searcher,
+    bonuses: &[Box<dyn Query>],
+    mut hits: Vec<(Score, DocAddress)>,
+) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+    if !bonuses.is_empty() && !hits.is_empty() {
+        let scoring = EnableScoring::enabled_from_searcher(searcher);
+        let weights = bonuses
+            .iter()
+            .map(|b| b.weight(scoring))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        // Seeks only move forward: visit the candidates by segment, then document.
+        let mut order: Vec<usize> = (0..hits.len()).collect();
+        order.sort_by_key(|&i| hits[i].1);
+        let mut at = 0;
+        while at < order.len() {
+            let segment = hits[order[at]].1.segment_ord;
+            let end = at
+                + order[at..]
+                    .iter()
+                    .take_while(|&&i| hits[i].1.segment_ord == segment)
+                    .count();
+            let reader = searcher.segment_reader(segment);
+            for weight in &weights {
+                let mut scorer = weight.scorer(reader, 1.0)?;
+                for &i in &order[at..end] {
+                    let doc = hits[i].1.doc_id;
+                    if scorer.doc() < doc {
+                        scorer.seek(doc);
+                    }
+                    if scorer.doc() == doc {
+                        hits[i].0 += scorer.score();
+                    }
+                }
+            }
+            at = end;
+        }
+    }
+    hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(hits)
 }
 
 fn filter_clauses(f: &Fields, flt: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
@@ -311,14 +395,6 @@ pub fn card_of(doc: &TantivyDocument, f: &Fields) -> Option<Card> {
         .and_then(|s| serde_json::from_str(s).ok())
 }
 
-const FACET_GROUPS: [(&str, &str); 5] = [
-    ("/kind", "kind"),
-    ("/priority", "priority_area"),
-    ("/trl", "trl"),
-    ("/ip", "ip_status"),
-    ("/mode", "transfer_mode"),
-];
-
 impl SearchIndex {
     /// Runs a search request.
     pub fn search(&self, req: &Request) -> Result<SearchResponse, SearchError> {
@@ -339,48 +415,50 @@ impl SearchIndex {
     ) -> Result<SearchResponse, SearchError> {
         let f = *self.fields();
         let text = text_query(&f, &req.q);
-        let has_text = text.is_some();
         let mut clauses = filter_clauses(&f, &req.filters);
-        let query: Box<dyn Query> = match text {
+        let (query, bonuses): (Box<dyn Query>, _) = match text {
             Some(t) => {
-                clauses.push((Occur::Must, t));
-                Box::new(BooleanQuery::new(clauses))
+                clauses.push((Occur::Must, t.required));
+                clauses.extend(t.pairs.into_iter().map(|p| (Occur::Should, p)));
+                (Box::new(BooleanQuery::new(clauses)), Some(t.bonuses))
             }
-            None if clauses.is_empty() => Box::new(AllQuery),
-            None => Box::new(BooleanQuery::new(clauses)),
+            None if clauses.is_empty() => (Box::new(AllQuery), None),
+            None => (Box::new(BooleanQuery::new(clauses)), None),
         };
-        let mut roots: Vec<&'static str> = FACET_GROUPS.iter().map(|(p, _)| *p).collect();
-        roots.push("/field");
-        roots.push("/sector");
-        let facets = SampledFacets::new(roots);
-        let page = TopDocs::with_limit(req.limit.max(1)).and_offset(req.offset);
-        // One pass over the matches: ranking, the total and the facets together. Every match
-        // is visited anyway (counts and facets need them all, and an intersection of
-        // per-word unions is not pruned), so a second pass would only repeat the work.
-        let (total, facet_counts, hits): (usize, _, Vec<(Score, DocAddress)>) =
-            if req.sort == SortBy::Relevance && has_text {
-                searcher.search(&query, &(Count, facets, page.order_by_score()))?
-            } else {
-                let (total, facet_counts, hits) = searcher.search(
-                    &query,
-                    &(
-                        Count,
-                        facets,
-                        page.order_by_fast_field::<i64>("published", Order::Desc),
-                    ),
-                )?;
+        let has_text = bonuses.is_some();
+        let facets = SampledFacets;
+        let wanted = req.offset + req.limit.max(1);
+        // One pass over the matches: the total, the facets and the best candidates together.
+        // Every match is visited anyway (counts and facets need them all), so a second pass
+        // would only repeat the work. Relevance ranks in two steps: the matches are scored on
+        // their whole text, and the best of them get the bonuses added and are sorted again.
+        let (total, facet_counts, hits): (usize, _, Vec<(Score, DocAddress)>) = match bonuses {
+            Some(bonuses) if req.sort == SortBy::Relevance => {
+                let window = TopDocs::with_limit(wanted.max(RERANK_WINDOW)).order_by_score();
+                let (total, facet_counts, candidates) =
+                    searcher.search(&query, &(Count, facets, window))?;
+                let mut hits = rerank(searcher, &bonuses, candidates)?;
+                hits.truncate(wanted);
+                (total, facet_counts, hits)
+            }
+            _ => {
+                let page = TopDocs::with_limit(wanted)
+                    .order_by_fast_field::<i64>("published", Order::Desc);
+                let (total, facet_counts, hits) =
+                    searcher.search(&query, &(Count, facets, page))?;
                 let hits = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
                 (total, facet_counts, hits)
-            };
+            }
+        };
         let snippets = {
             let terms: BTreeMap<String, Score> =
                 folded(&req.q).into_iter().map(|t| (t, 1.0)).collect();
-            let mut g = SnippetGenerator::new(terms, analysis::vi_fold(), f.body, 200);
+            let mut g = SnippetGenerator::new(terms, analysis::vi_fold(), f.all, 200);
             g.set_max_num_chars(200);
             g
         };
         let mut items = Vec::with_capacity(hits.len());
-        for (score, addr) in hits.into_iter().take(req.limit) {
+        for (score, addr) in hits.into_iter().skip(req.offset).take(req.limit) {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let Some(card) = card_of(&doc, &f) else {
                 continue;
@@ -402,31 +480,27 @@ impl SearchIndex {
             approximate: facet_counts.approximate,
             ..Facets::default()
         };
-        let list = |path: &str| -> Vec<FacetCount> {
+        let list = |group: &str| -> Vec<FacetCount> {
             let mut v: Vec<FacetCount> = facet_counts
-                .by_root
-                .get(path)
-                .map(|values| {
-                    values
-                        .iter()
-                        .filter(|(_, c)| **c > 0)
-                        .map(|(value, count)| FacetCount {
-                            value: value.clone(),
-                            count: *count,
-                        })
-                        .collect()
+                .by_group
+                .get(group)
+                .into_iter()
+                .flatten()
+                .map(|(value, count)| FacetCount {
+                    value: (*value).to_owned(),
+                    count: *count,
                 })
-                .unwrap_or_default();
+                .collect();
             v.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
             v
         };
-        out.kind = list("/kind");
-        out.priority_area = list("/priority");
-        out.trl = list("/trl");
-        out.ip_status = list("/ip");
-        out.transfer_mode = list("/mode");
-        let mut fields = list("/field");
-        fields.extend(list("/sector"));
+        out.kind = list(facets::KIND);
+        out.priority_area = list(facets::PRIORITY);
+        out.trl = list(facets::TRL);
+        out.ip_status = list(facets::IP);
+        out.transfer_mode = list(facets::MODE);
+        let mut fields = list(facets::FIELD);
+        fields.extend(list(facets::SECTOR));
         out.field = fields;
         Ok(SearchResponse {
             total,

@@ -222,6 +222,33 @@ async fn filters_and_facets_agree_with_the_data() {
     let p2 = search(&app, "kind=need&sort=newest&limit=5&offset=5").await;
     assert_eq!(p1["items"].as_array().unwrap().len(), 5);
     assert_ne!(p1["items"][0]["id"], p2["items"][0]["id"]);
+    // Pages of a ranked search put together are the one long list, best first.
+    let ids = |v: &Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    let whole = search(&app, "q=cong+nghe&limit=30").await;
+    assert!(whole["total"].as_u64().unwrap() > 30);
+    let mut paged = Vec::new();
+    for offset in [0, 10, 20] {
+        paged.extend(ids(&search(
+            &app,
+            &format!("q=cong+nghe&limit=10&offset={offset}"),
+        )
+        .await));
+    }
+    assert_eq!(paged, ids(&whole));
+    let scores: Vec<f64> = whole["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     // Bad parameters are named.
     for (q, field) in [
         ("kind=patent", "kind"),
