@@ -74,6 +74,19 @@ fn table() -> &'static Table {
     })
 }
 
+/// A fingerprint of the values and their bits (FNV-1a over them, in bit order): part of the
+/// index folder's stamp, so that a change to the vocabularies rebuilds the index.
+pub fn fingerprint() -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (group, value) in &table().values {
+        for b in group.bytes().chain([b'/']).chain(value.bytes()).chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// A document's facet bits, from its `(group, value)` pairs. Values outside the
 /// vocabularies (which validation keeps out) are not counted.
 pub fn bits<'a>(values: impl IntoIterator<Item = (&'static str, &'a str)>) -> [u64; 2] {
@@ -232,6 +245,7 @@ mod tests {
         assert_eq!(a.count_ones(), 1);
         assert_eq!(b.count_ones(), 2);
         assert_eq!(bits([(PRIORITY, "not-a-code")]), [0, 0]);
+        assert_eq!(fingerprint(), fingerprint());
     }
 
     fn index(n: u32) -> Index {

@@ -27,6 +27,13 @@ use tantivy::{
 };
 
 use self::schema::{Fields, SCHEMA_VERSION};
+
+/// What the index folder is stamped with: the schema version, and a fingerprint of the
+/// facet vocabularies (a new sector or priority area changes the facet bits, so the index
+/// is rebuilt for it without anyone bumping the version).
+fn stamp() -> String {
+    format!("{SCHEMA_VERSION}.{:016x}", facets::fingerprint())
+}
 use crate::catalog::model::{ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::schema::{listing_changes as lc, listings as l};
@@ -129,7 +136,7 @@ impl SearchIndex {
         std::fs::create_dir_all(dir).map_err(|e| open_err(dir, e))?;
         let (schema, fields) = schema::build();
         let stamp = std::fs::read_to_string(dir.join(STAMP_FILE)).ok();
-        let current = stamp.as_deref().map(str::trim) == Some(SCHEMA_VERSION.to_string().as_str());
+        let current = stamp.as_deref().map(str::trim) == Some(self::stamp().as_str());
         let existing = if current {
             Index::open_in_dir(dir)
                 .ok()
@@ -152,7 +159,7 @@ impl SearchIndex {
                     })
                     .create_in_dir(dir)
                     .map_err(|e| open_err(dir, e))?;
-                std::fs::write(dir.join(STAMP_FILE), SCHEMA_VERSION.to_string())
+                std::fs::write(dir.join(STAMP_FILE), self::stamp())
                     .map_err(|e| open_err(dir, e))?;
                 (index, true)
             }

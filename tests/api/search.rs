@@ -470,3 +470,29 @@ async fn a_stopped_and_restarted_indexer_ends_consistent_with_the_database() {
         30
     );
 }
+
+#[tokio::test]
+async fn an_index_of_an_older_schema_is_rebuilt_at_start_up() {
+    let app = TestApp::spawn_demo().await;
+    let query = format!("q={}&limit=50", enc("xu ly nuoc thai"));
+    let before = search(&app, &query).await;
+    assert!(before["total"].as_u64().unwrap() >= 2);
+    let stamp_file = app.settings.search.index_dir.join("techex-schema-version");
+    let stamp = std::fs::read_to_string(&stamp_file).unwrap();
+    // As a folder left by an older release would be stamped.
+    std::fs::write(&stamp_file, "3").unwrap();
+    let app = app.restart(|_| {}).await;
+    assert_eq!(std::fs::read_to_string(&stamp_file).unwrap(), stamp);
+    let after = eventually(&app, &query, |v| v["total"] == before["total"]).await;
+    let ids = |v: &Value| {
+        let mut ids: Vec<i64> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(ids(&after), ids(&before));
+}
