@@ -488,7 +488,7 @@ fn main() {
                 .search(&search_request(q))
                 .unwrap()
                 .items
-                .into_iter()
+                .iter()
                 .map(|h| h.id)
                 .collect();
             same += full.iter().filter(|id| ours.contains(id)).count();
@@ -696,8 +696,8 @@ fn main() {
                 .search(&req)
                 .unwrap()
                 .items
-                .into_iter()
-                .filter_map(|h| h.external_id)
+                .iter()
+                .filter_map(|h| h.external_id.clone())
                 .collect();
             ours += ndcg(&ranked, &j.relevant);
             let kind_clause = kind

@@ -13,14 +13,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query};
+use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::{TantivyDocument, Term};
 use utoipa::ToSchema;
 
 use crate::catalog::model::{json_list, Kind, ListingRow};
 use crate::catalog::taxonomy;
 use crate::search::analysis::{self, folded, is_stopword, pairs, pairs_of, tokens};
-use crate::search::query::{card_of, HitOrg, W_BODY, W_KEYWORDS, W_SUMMARY, W_TITLE};
+use crate::search::query::{card_of, term_query, HitOrg, W_BODY, W_KEYWORDS, W_SUMMARY, W_TITLE};
 use crate::search::schema::Card;
 use crate::search::{SearchError, SearchIndex};
 
@@ -137,13 +137,7 @@ impl SearchIndex {
         // One flat union of boosted term queries, so the top candidates can be found
         // without scoring every listing that shares a word.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let term = |field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
-            let q: Box<dyn Query> = Box::new(tantivy::query::TermQuery::new(
-                Term::from_field_text(field, text),
-                tantivy::schema::IndexRecordOption::WithFreqs,
-            ));
-            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
-        };
+        let term = |field, text: &str, boost: f32| (Occur::Should, term_query(field, text, boost));
         // One term list per word: `all` holds the title and keywords repeated, so a word
         // in a candidate's title already weighs more than one in its description.
         for (t, w) in &scored {

@@ -134,15 +134,10 @@ pub fn pairs_of(texts: &[String]) -> String {
 /// same posting list as the words themselves. Vietnamese syllables are left as they are by
 /// the stemmer, so a Vietnamese query never pays for this.
 pub fn with_stems(text: &str) -> String {
-    let text = nfc(text);
-    let words = positioned(&mut vi_fold(), &text);
-    let stems = positioned(&mut en_stem(), &text);
-    let mut out = text.clone();
-    for (w, s) in words.iter().zip(&stems) {
-        if w.text != s.text {
-            out.push(' ');
-            out.push_str(&s.text);
-        }
+    let mut out = nfc(text);
+    for stem in differing_stems(&out).into_iter().flatten() {
+        out.push(' ');
+        out.push_str(&stem);
     }
     out
 }

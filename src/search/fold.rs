@@ -8,6 +8,7 @@
 //! Here every character of the Latin blocks, which hold all of Vietnamese, is classified
 //! and folded once, in a table made from those same steps; anything else takes their path.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use tantivy::tokenizer::{
@@ -28,22 +29,29 @@ struct Table {
     high: Vec<Option<Box<str>>>,
 }
 
-/// One character lower-cased and folded, the way the filters do it.
+/// One character lower-cased and folded, the way the filters do it (with one analyzer per
+/// thread: text in other scripts comes here for every letter).
 fn fold_slow(c: char) -> Option<Box<str>> {
+    thread_local! {
+        static FILTERS: RefCell<TextAnalyzer> = RefCell::new(
+            TextAnalyzer::builder(RawTokenizer::default())
+                .filter(LowerCaser)
+                .filter(AsciiFoldingFilter)
+                .build(),
+        );
+    }
     if !c.is_alphanumeric() {
         return None;
     }
-    let mut analyzer = TextAnalyzer::builder(RawTokenizer::default())
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build();
-    let mut buf = [0; 4];
-    let mut stream = analyzer.token_stream(c.encode_utf8(&mut buf));
-    let mut out = String::new();
-    while stream.advance() {
-        out.push_str(&stream.token().text);
-    }
-    Some(out.into_boxed_str())
+    FILTERS.with_borrow_mut(|analyzer| {
+        let mut buf = [0; 4];
+        let mut stream = analyzer.token_stream(c.encode_utf8(&mut buf));
+        let mut out = String::new();
+        while stream.advance() {
+            out.push_str(&stream.token().text);
+        }
+        Some(out.into_boxed_str())
+    })
 }
 
 fn table() -> &'static Table {

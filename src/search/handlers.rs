@@ -174,7 +174,7 @@ pub async fn search(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(res))
+    Ok(HttpResponse::Ok().json(&*res))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -27,24 +27,23 @@ use tantivy::{
 };
 
 use self::schema::{Fields, SCHEMA_VERSION};
-
-/// What the index folder is stamped with: the schema version, and a fingerprint of the
-/// facet vocabularies (a new sector or priority area changes the facet bits, so the index
-/// is rebuilt for it without anyone bumping the version).
-fn stamp() -> String {
-    format!("{SCHEMA_VERSION}.{:016x}", facets::fingerprint())
-}
 use crate::catalog::model::{ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::schema::{listing_changes as lc, listings as l};
 use crate::db::Db;
 
 const STAMP_FILE: &str = "techex-schema-version";
-/// Indexing memory per writer thread (tantivy needs at least 15 MB each).
+/// What the index folder is stamped with: the schema version, and a fingerprint of the
+/// facet vocabularies (a new sector or priority area changes the facet bits, so the index
+/// is rebuilt for it without anyone bumping the version).
+fn stamp() -> String {
+    format!("{SCHEMA_VERSION}.{:016x}", facets::fingerprint())
+}
 /// Stored cards are compressed in blocks of this size; a search result decompresses the
 /// block that holds its card, so smaller blocks than tantivy's 16 KiB cost less per hit
 /// (a card is 1–2 KiB) for a slightly larger store.
 const DOCSTORE_BLOCK_BYTES: usize = 4096;
+/// Indexing memory per writer thread (tantivy needs at least 15 MB each).
 const WRITER_MEMORY_PER_THREAD: usize = 40 * 1024 * 1024;
 /// Changes read per pass.
 const PASS_LIMIT: i64 = 5_000;
@@ -226,12 +225,12 @@ impl SearchIndex {
         &self.index
     }
 
-    /// A searcher on the last committed state.
     /// Keeps up to `entries` recent search responses per index generation (0: none).
     pub fn set_result_cache(&self, entries: usize) {
         self.results.set_capacity(entries);
     }
 
+    /// A searcher on the last committed state.
     pub fn searcher(&self) -> tantivy::Searcher {
         self.reader.searcher()
     }

@@ -187,7 +187,8 @@ fn term(field: Field, text: &str) -> Term {
     Term::from_field_text(field, text)
 }
 
-fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+/// A scored term query, boosted unless the boost is 1.
+pub(crate) fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     let q: Box<dyn Query> = Box::new(TermQuery::new(
         term(field, text),
         IndexRecordOption::WithFreqs,
@@ -396,15 +397,15 @@ pub fn card_of(doc: &TantivyDocument, f: &Fields) -> Option<Card> {
 }
 
 impl SearchIndex {
-    /// Runs a search request.
-    pub fn search(&self, req: &Request) -> Result<SearchResponse, SearchError> {
+    /// Runs a search request. The response is shared with the result cache, not copied.
+    pub fn search(&self, req: &Request) -> Result<Arc<SearchResponse>, SearchError> {
         let searcher = self.searcher();
         let generation = searcher.generation().generation_id();
         if let Some(hit) = self.results.get(generation, req) {
-            return Ok((*hit).clone());
+            return Ok(hit);
         }
-        let res = self.search_on(&searcher, req)?;
-        self.results.put(generation, req, Arc::new(res.clone()));
+        let res = Arc::new(self.search_on(&searcher, req)?);
+        self.results.put(generation, req, Arc::clone(&res));
         Ok(res)
     }
 
