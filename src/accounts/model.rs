@@ -46,7 +46,7 @@ impl Role {
 }
 
 /// Language of the interface and of the emails a person receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
     Vi,
@@ -195,4 +195,7 @@ pub struct Caller {
     pub user_id: i64,
     pub role: Role,
     pub token_id: i64,
+    /// The account's language: emails, match reasons and labels when the request does
+    /// not ask for another with `Accept-Language`.
+    pub locale: Locale,
 }

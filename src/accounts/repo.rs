@@ -86,13 +86,13 @@ pub fn find_live_token(
     conn: &mut DbConn,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(i64, i64, String)>> {
+) -> QueryResult<Option<(i64, i64, String, String)>> {
     auth_tokens::table
         .inner_join(users::table)
         .filter(auth_tokens::token_hash.eq(token_hash))
         .filter(auth_tokens::revoked_at.is_null())
         .filter(auth_tokens::expires_at.gt(now))
-        .select((auth_tokens::id, users::id, users::role))
+        .select((auth_tokens::id, users::id, users::role, users::locale))
         .first(conn)
         .optional()
 }

@@ -235,13 +235,14 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Caller, Api
         .db
         .run(move |conn| Ok(repo::find_live_token(conn, &hash, db::now())?))
         .await?;
-    let Some((token_id, user_id, role)) = found else {
+    let Some((token_id, user_id, role, locale)) = found else {
         return Err(invalid_token());
     };
     Ok(Caller {
         user_id,
         role: Role::parse(&role).map_err(ApiError::internal)?,
         token_id,
+        locale: Locale::parse(&locale).unwrap_or(Locale::Vi),
     })
 }
 

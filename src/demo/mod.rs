@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use diesel::prelude::*;
 
-use crate::accounts::model::{Caller, Role};
+use crate::accounts::model::{Caller, Locale, Role};
 use crate::accounts::service as accounts;
 use crate::app::AppState;
 use crate::db::schema::{listings, organizations, users};
@@ -122,19 +122,20 @@ pub async fn load_if_empty(state: &AppState) -> Result<Option<ImportReport>, Api
 
 /// The signed-in demo account with this email, as the services see a caller.
 async fn demo_caller(state: &AppState, email: &'static str) -> Result<Caller, ApiError> {
-    let (id, role) = state
+    let (id, role, locale) = state
         .db
         .run(move |conn| {
             Ok(users::table
                 .filter(users::email.eq(email))
-                .select((users::id, users::role))
-                .first::<(i64, String)>(conn)?)
+                .select((users::id, users::role, users::locale))
+                .first::<(i64, String, String)>(conn)?)
         })
         .await?;
     Ok(Caller {
         user_id: id,
         role: Role::parse(&role).map_err(ApiError::internal)?,
         token_id: 0,
+        locale: Locale::parse(&locale).unwrap_or(Locale::Vi),
     })
 }
 

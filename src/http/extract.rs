@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, FieldError};
-use crate::accounts::model::Caller;
+use crate::accounts::model::{Caller, Locale};
 use crate::accounts::service;
 use crate::app::AppState;
 
@@ -259,6 +259,54 @@ impl FromRequest for MaybeCaller {
     }
 }
 
+/// The language the request asks for with `Accept-Language` (the first of `vi` and `en`
+/// by preference; `vi-VN`, `en-GB` count), or `None` when it names neither.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AcceptLanguage(pub Option<Locale>);
+
+impl AcceptLanguage {
+    /// The requested language, else the caller's account language, else Vietnamese.
+    pub fn or_account(self, caller: Option<Caller>) -> Locale {
+        self.0.or(caller.map(|c| c.locale)).unwrap_or(Locale::Vi)
+    }
+}
+
+pub fn accept_language(value: &str) -> Option<Locale> {
+    let mut best: Option<(f32, usize, Locale)> = None;
+    for (i, part) in value.split(',').enumerate() {
+        let mut bits = part.split(';');
+        let tag = bits.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = bits
+            .find_map(|b| b.trim().strip_prefix("q=").map(str::to_owned))
+            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+            .unwrap_or(0.0);
+        let primary = tag.split('-').next().unwrap_or_default();
+        let locale = match primary {
+            "vi" => Locale::Vi,
+            "en" => Locale::En,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _, _)| q > bq) {
+            best = Some((q, i, locale));
+        }
+    }
+    best.map(|b| b.2)
+}
+
+impl FromRequest for AcceptLanguage {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(accept_language);
+        std::future::ready(Ok(AcceptLanguage(found)))
+    }
+}
+
 /// The client's address: the socket peer, or the first X-Forwarded-For hop when the
 /// configuration says a trusted proxy sets it.
 pub fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> String {
@@ -275,6 +323,16 @@ pub fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_language_picks_the_preferred_supported_language() {
+        assert_eq!(accept_language("en-GB,en;q=0.9"), Some(Locale::En));
+        assert_eq!(accept_language("vi-VN,vi;q=0.9,en;q=0.8"), Some(Locale::Vi));
+        assert_eq!(accept_language("fr, en;q=0.5, vi;q=0.7"), Some(Locale::Vi));
+        assert_eq!(accept_language("de, fr;q=0.5"), None);
+        assert_eq!(accept_language("en;q=0, vi;q=0.1"), Some(Locale::Vi));
+        assert_eq!(accept_language(""), None);
+    }
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]

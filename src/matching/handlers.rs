@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::catalog::model::Kind;
 use crate::catalog::service::visible_row;
 use crate::http::error::{ApiError, Problem, Violations};
-use crate::http::extract::{ApiQuery, MaybeCaller};
+use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -37,6 +37,7 @@ pub struct MatchResponse {
 async fn run(
     state: web::Data<AppState>,
     viewer: MaybeCaller,
+    language: AcceptLanguage,
     source_kind: Kind,
     id: i64,
     q: MatchQuery,
@@ -66,6 +67,7 @@ async fn run(
         v.add("limit", "must be between 1 and 50");
     }
     v.finish()?;
+    let locale = language.or_account(viewer.0);
     let row = visible_row(&state, viewer.0, source_kind, id).await?;
     let index = state.search()?;
     let source = MatchSource {
@@ -73,7 +75,7 @@ async fn run(
         id: row.id,
         title: row.data.title.clone(),
     };
-    let items = tokio::task::spawn_blocking(move || index.matches(&row, target, limit))
+    let items = tokio::task::spawn_blocking(move || index.matches(&row, target, limit, locale))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
@@ -91,10 +93,11 @@ async fn run(
 pub async fn for_need(
     state: web::Data<AppState>,
     viewer: MaybeCaller,
+    language: AcceptLanguage,
     id: web::Path<i64>,
     q: ApiQuery<MatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    run(state, viewer, Kind::Need, id.into_inner(), q.0).await
+    run(state, viewer, language, Kind::Need, id.into_inner(), q.0).await
 }
 
 /// Needs that a technology answers, with the reasons.
@@ -107,10 +110,19 @@ pub async fn for_need(
 pub async fn for_technology(
     state: web::Data<AppState>,
     viewer: MaybeCaller,
+    language: AcceptLanguage,
     id: web::Path<i64>,
     q: ApiQuery<MatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    run(state, viewer, Kind::Technology, id.into_inner(), q.0).await
+    run(
+        state,
+        viewer,
+        language,
+        Kind::Technology,
+        id.into_inner(),
+        q.0,
+    )
+    .await
 }
 
 /// Needs an expert could help with, with the reasons.
@@ -123,10 +135,11 @@ pub async fn for_technology(
 pub async fn for_expert(
     state: web::Data<AppState>,
     viewer: MaybeCaller,
+    language: AcceptLanguage,
     id: web::Path<i64>,
     q: ApiQuery<MatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    run(state, viewer, Kind::Expert, id.into_inner(), q.0).await
+    run(state, viewer, language, Kind::Expert, id.into_inner(), q.0).await
 }
 
 /// Registered before the catalogues' `/{id}/{action}` routes, which would otherwise take

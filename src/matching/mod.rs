@@ -17,9 +17,12 @@ use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::{TantivyDocument, Term};
 use utoipa::ToSchema;
 
+use crate::accounts::model::Locale;
 use crate::catalog::model::{json_list, Kind, ListingRow};
 use crate::catalog::taxonomy;
-use crate::search::analysis::{self, folded, is_stopword, pairs, pairs_of, tokens};
+use crate::notify::format;
+use crate::search::analysis::{self, folded, is_stopword, pairs, pairs_of};
+use crate::search::glossary::{self, Word};
 use crate::search::query::{card_of, term_query, HitOrg, W_BODY, W_KEYWORDS, W_SUMMARY, W_TITLE};
 use crate::search::schema::Card;
 use crate::search::{SearchError, SearchIndex};
@@ -29,6 +32,9 @@ const CANDIDATES: usize = 100;
 /// The source listing's words used to look for candidates.
 const QUERY_TERMS: usize = 30;
 const QUERY_PAIRS: usize = 15;
+const QUERY_CONCEPTS: usize = 20;
+/// Weight of a glossary concept both listings name, against a word both use.
+const W_CONCEPTS: f32 = 0.8;
 /// Weight of a shared syllable pair against the best shared word.
 const W_PAIRS: f32 = 1.0;
 /// Structured fit scales text similarity rather than adding to it, so that a listing that
@@ -45,7 +51,11 @@ pub struct Reason {
     pub code: &'static str,
     /// True for a fit, false for a misfit the broker should look at.
     pub fit: bool,
+    /// In the caller's language (`Accept-Language`, else the account's, else Vietnamese).
     pub detail: String,
+    /// For shared_terms: each shared word or phrase as the candidate spells it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -102,12 +112,43 @@ fn weighted_terms(row: &ListingRow) -> BTreeMap<String, f32> {
     w
 }
 
-fn sector_label(code: &str) -> String {
-    taxonomy::field_label(code).map_or_else(|| code.to_owned(), |t| format!("{code} {}", t.vi))
+fn say(locale: Locale, vi: String, en: String) -> String {
+    match locale {
+        Locale::Vi => vi,
+        Locale::En => en,
+    }
 }
 
-fn money(v: Option<i64>) -> String {
-    v.map_or_else(|| "—".into(), |n| format!("{:.1} tỷ đồng", n as f64 / 1e9))
+fn pick(t: &taxonomy::Term, locale: Locale) -> &'static str {
+    match locale {
+        Locale::Vi => t.vi,
+        Locale::En => t.en,
+    }
+}
+
+/// A field or sector code with its name: `207 Kỹ thuật môi trường`.
+fn sector_label(code: &str, locale: Locale) -> String {
+    taxonomy::field_label(code).map_or_else(
+        || code.to_owned(),
+        |t| format!("{code} {}", pick(t, locale)),
+    )
+}
+
+fn labelled(codes: &[String], terms: &[taxonomy::Term], locale: Locale) -> String {
+    codes
+        .iter()
+        .map(|c| {
+            terms
+                .iter()
+                .find(|t| t.code == c)
+                .map_or_else(|| c.clone(), |t| pick(t, locale).to_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn money(v: i64, locale: Locale) -> String {
+    format::vnd_words(v, locale)
 }
 
 impl SearchIndex {
@@ -117,6 +158,7 @@ impl SearchIndex {
         source: &ListingRow,
         target: Kind,
         limit: usize,
+        locale: Locale,
     ) -> Result<Vec<MatchItem>, SearchError> {
         let f = *self.fields();
         let searcher = self.searcher();
@@ -157,6 +199,29 @@ impl SearchIndex {
         for p in &source_pairs {
             clauses.push(term(f.pairs, p, W_PAIRS));
         }
+        // The concepts it names, in whichever language the candidate names them.
+        let g = glossary::get();
+        let source_concepts: Vec<String> = {
+            let text = format!(
+                "{}\n{}\n{}",
+                source.data.title,
+                json_list(&source.data.keywords).join("\n"),
+                source.data.summary.as_deref().unwrap_or_default()
+            );
+            let mut seen = HashSet::new();
+            g.concept_terms(&text)
+                .split_whitespace()
+                .filter(|c| seen.insert(c.to_string()))
+                .map(str::to_owned)
+                .collect()
+        };
+        for c in source_concepts.iter().take(QUERY_CONCEPTS) {
+            let df = searcher.doc_freq(&Term::from_field_text(f.concepts, c))?;
+            if df > 0 {
+                let idf = (1.0 + n_docs / df as f32).ln();
+                clauses.push(term(f.concepts, c, W_CONCEPTS * idf * W_TITLE / max_weight));
+            }
+        }
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
@@ -182,7 +247,6 @@ impl SearchIndex {
             money_max: source.data.money_max,
             modes: json_list(&source.data.modes),
         };
-        let query_terms: HashSet<String> = scored.iter().map(|(t, _)| t.clone()).collect();
         let mut ranked: Vec<(f32, f32, Card, Vec<Reason>)> = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
@@ -193,24 +257,29 @@ impl SearchIndex {
                 continue;
             }
             let text_score = score / best;
-            let (fit, reasons) = structured_fit(&src, &card);
+            let (fit, reasons) = structured_fit(&src, &card, locale);
             ranked.push((combine(text_score, fit), text_score, card, reasons));
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         ranked.truncate(limit);
         // Only the suggestions returned get their shared words spelled out.
-        let mut analyzers = (analysis::vi_exact(), analysis::vi_fold());
+        let source_words = SourceWords::of(source);
         Ok(ranked
             .into_iter()
             .map(|(score, text_score, card, mut reasons)| {
-                let shared = shared_terms(&card, &query_terms, &source_pairs, &mut analyzers);
+                let shared = shared_terms(&card, &source_words);
                 if !shared.is_empty() {
                     reasons.insert(
                         0,
                         Reason {
                             code: "shared_terms",
                             fit: true,
-                            detail: shared.join(", "),
+                            detail: say(
+                                locale,
+                                format!("cùng nói về: {}", shared.join("; ")),
+                                format!("both mention: {}", shared.join("; ")),
+                            ),
+                            terms: shared,
                         },
                     );
                 }
@@ -246,64 +315,199 @@ fn item(card: Card, score: f32, text_score: f32, reasons: Vec<Reason>) -> MatchI
     }
 }
 
-/// The words both listings share, in the candidate's own spelling (with its diacritics).
-fn shared_terms(
-    card: &Card,
-    query_terms: &HashSet<String>,
-    source_pairs: &[String],
-    (exact_analyzer, fold_analyzer): &mut (
-        tantivy::tokenizer::TextAnalyzer,
-        tantivy::tokenizer::TextAnalyzer,
-    ),
-) -> Vec<String> {
-    let text = format!(
-        "{}\n{}\n{}",
-        card.title,
-        card.keywords.join("\n"),
-        card.summary.as_deref().unwrap_or_default()
-    );
-    let exact = tokens(exact_analyzer, &text);
-    let fold = tokens(fold_analyzer, &text);
-    let spelled: HashMap<&str, &str> = fold
-        .iter()
-        .map(String::as_str)
-        .zip(exact.iter().map(String::as_str))
-        .collect();
+/// Longest shared phrase looked for, in words.
+const MAX_PHRASE: usize = 10;
+
+/// The source listing's phrases, for spelling out what a candidate shares with it.
+struct SourceWords {
+    /// Every run of up to [`MAX_PHRASE`] words within a sentence, keyed by [`key`].
+    grams: HashSet<String>,
+    /// The source's own spelling of each run, by the same key.
+    spelled: HashMap<String, String>,
+    /// The glossary concepts it names, each as it names it first.
+    concepts: HashMap<u32, String>,
+}
+
+/// A word's key under the accent rule: an accented word by its spelling (either tone-mark
+/// placement), an unaccented one by its folded English stem, so that an accented word
+/// never matches another only once both are folded.
+fn key(w: &Word) -> &str {
+    if w.accented {
+        &w.exact
+    } else {
+        &w.stem
+    }
+}
+
+/// Sentences and list items: no phrase crosses one of these.
+fn pieces(text: &str) -> impl Iterator<Item = &str> {
+    text.split(['\n', '.', ';', ',', '(', ')', ':', '!', '?', '–', '/'])
+        .filter(|p| !p.trim().is_empty())
+}
+
+impl SourceWords {
+    fn of(row: &ListingRow) -> Self {
+        let d = &row.data;
+        let mut texts = vec![d.title.clone()];
+        texts.extend(json_list(&d.keywords));
+        texts.extend(d.summary.clone());
+        texts.push(d.description.chars().take(4000).collect());
+        Self::from_texts(&texts)
+    }
+
+    fn from_texts(texts: &[String]) -> Self {
+        let g = glossary::get();
+        let mut out = SourceWords {
+            grams: HashSet::new(),
+            spelled: HashMap::new(),
+            concepts: HashMap::new(),
+        };
+        for text in texts {
+            let text = analysis::nfc(text);
+            for piece in pieces(&text) {
+                let words = glossary::words(piece);
+                for i in 0..words.len() {
+                    let mut k = String::new();
+                    for (j, w) in words[i..].iter().take(MAX_PHRASE).enumerate() {
+                        if j > 0 {
+                            k.push(' ');
+                        }
+                        k.push_str(key(w));
+                        out.grams.insert(k.clone());
+                        out.spelled
+                            .entry(k.clone())
+                            .or_insert_with(|| piece[words[i].from..w.to].to_owned());
+                    }
+                }
+                for f in g.find(&words, glossary::Mode::Accented) {
+                    let name = piece[words[f.from].from..words[f.to - 1].to].to_owned();
+                    out.concepts.entry(f.concept).or_insert(name);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What both listings say, as the candidate spells it: whole phrases (never part of one
+/// glossary term joined to part of the next), or single words that stand alone (codes,
+/// English words); then the concepts both name in different words or languages, each
+/// with the source's name beside it.
+fn shared_terms(card: &Card, source: &SourceWords) -> Vec<String> {
+    let g = glossary::get();
+    let texts = std::iter::once(card.title.as_str())
+        .chain(card.keywords.iter().map(String::as_str))
+        .chain(card.summary.as_deref());
     let mut out: Vec<String> = Vec::new();
-    let candidate_text_pairs = pairs(&text);
-    let candidate_pairs: HashSet<&str> = candidate_text_pairs.split_whitespace().collect();
-    let mut covered: HashSet<String> = HashSet::new();
-    for p in source_pairs {
-        if candidate_pairs.contains(p.as_str()) {
-            let words: Vec<&str> = p.split('_').collect();
-            let shown: Vec<&str> = words.iter().map(|w| *spelled.get(w).unwrap_or(w)).collect();
-            out.push(shown.join(" "));
-            covered.extend(words.iter().map(|w| w.to_string()));
+    let mut seen_keys: HashSet<String> = HashSet::new();
+    let mut concepts_shown: HashSet<u32> = HashSet::new();
+    let mut concepts_here: Vec<(u32, String)> = Vec::new();
+    for text in texts {
+        let text = analysis::nfc(text);
+        for piece in pieces(&text) {
+            let words = glossary::words(piece);
+            let found = g.find(&words, glossary::Mode::Accented);
+            // Word boundaries: no phrase may start or end inside a glossary term.
+            let inside = |at: usize| found.iter().any(|c| c.from < at && at < c.to);
+            for c in &found {
+                let name = piece[words[c.from].from..words[c.to - 1].to].to_owned();
+                concepts_here.push((c.concept, name));
+            }
+            let mut i = 0;
+            while i < words.len() {
+                let mut best = 0;
+                let mut variant = String::new();
+                let mut folded_variant = String::new();
+                for (j, w) in words[i..].iter().take(MAX_PHRASE).enumerate() {
+                    if j > 0 {
+                        variant.push(' ');
+                        folded_variant.push(' ');
+                    }
+                    variant.push_str(key(w));
+                    folded_variant.push_str(&w.stem);
+                    let end = i + j + 1;
+                    let hit =
+                        source.grams.contains(&variant) || source.grams.contains(&folded_variant);
+                    if hit && !inside(i) && !inside(end) {
+                        best = j + 1;
+                    }
+                }
+                if best == 0 {
+                    i += 1;
+                    continue;
+                }
+                // Trim function words at the ends.
+                let (mut a, mut b) = (i, i + best);
+                while a < b && analysis::is_stopword(&words[a].folded) {
+                    a += 1;
+                }
+                while b > a && analysis::is_stopword(&words[b - 1].folded) {
+                    b -= 1;
+                }
+                let span = &words[a..b];
+                let stands_alone = match span {
+                    [] => false,
+                    [w] => {
+                        let original = &piece[w.from..w.to];
+                        let is_code = original.chars().filter(|c| c.is_uppercase()).count() >= 2
+                            || original.chars().any(|c| c.is_ascii_digit());
+                        let is_term = found.iter().any(|c| c.from == a && c.to == b);
+                        (!w.accented && w.folded.len() >= 4) || is_code || is_term
+                    }
+                    _ => true,
+                };
+                if stands_alone {
+                    let k: Vec<&str> = span.iter().map(key).collect();
+                    let k = k.join(" ");
+                    if seen_keys.insert(k.clone()) {
+                        let mine = piece[span[0].from..span[span.len() - 1].to].to_owned();
+                        let theirs = source.spelled.get(&k).cloned().or_else(|| {
+                            let f: Vec<&str> = span.iter().map(|w| w.stem.as_str()).collect();
+                            source.spelled.get(&f.join(" ")).cloned()
+                        });
+                        out.push(match theirs {
+                            Some(t) if t.to_lowercase() != mine.to_lowercase() => {
+                                format!("{mine} ({t})")
+                            }
+                            _ => mine,
+                        });
+                        for c in found.iter().filter(|c| c.from >= a && c.to <= b) {
+                            concepts_shown.insert(c.concept);
+                        }
+                    }
+                }
+                i += best;
+            }
         }
     }
-    let mut seen = HashSet::new();
-    for t in &fold {
-        if query_terms.contains(t) && !covered.contains(t) && seen.insert(t.clone()) {
-            out.push(
-                spelled
-                    .get(t.as_str())
-                    .map_or(t.clone(), |s| (*s).to_owned()),
-            );
+    // Concepts both name, each in its own words.
+    for (c, name) in concepts_here {
+        let Some(theirs) = source.concepts.get(&c) else {
+            continue;
+        };
+        if concepts_shown.insert(c) {
+            out.push(if theirs.to_lowercase() != name.to_lowercase() {
+                format!("{name} ({theirs})")
+            } else {
+                name
+            });
         }
     }
     out.truncate(8);
     out
 }
 
-/// The structured fit of a candidate: a score adjustment and its reasons.
-fn structured_fit(src: &Source, c: &Card) -> (f32, Vec<Reason>) {
+/// The structured fit of a candidate: a score adjustment and its reasons, in `locale`.
+fn structured_fit(src: &Source, c: &Card, locale: Locale) -> (f32, Vec<Reason>) {
+    let l = locale;
     let mut fit = 0.0f32;
     let mut reasons = Vec::new();
-    let mut reason = |code: &'static str, ok: bool, detail: String| {
+    let mut reason = |code: &'static str, ok: bool, vi: String, en: String| {
         reasons.push(Reason {
             code,
             fit: ok,
-            detail,
+            detail: say(l, vi, en),
+            terms: Vec::new(),
         })
     };
 
@@ -315,53 +519,56 @@ fn structured_fit(src: &Source, c: &Card) -> (f32, Vec<Reason>) {
     let same_group = c
         .fields
         .iter()
-        .any(|x| src.fields.iter().any(|y| x.get(..1) == y.get(..1)));
+        .find(|x| src.fields.iter().any(|y| x.get(..1) == y.get(..1)));
+    let codes = |list: &[String]| {
+        list.iter()
+            .map(|c| sector_label(c, l))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if let Some(code) = same_sector.first() {
         fit += 0.15;
+        let label = sector_label(code, l);
         reason(
             "sector",
             true,
-            format!("same sector: {}", sector_label(code)),
+            format!("cùng chuyên ngành: {label}"),
+            format!("same sector: {label}"),
         );
-    } else if same_group {
+    } else if let Some(x) = same_group {
         fit += 0.07;
-        let group = c.fields.iter().find_map(|x| x.get(..1)).unwrap_or_default();
+        let label = sector_label(x.get(..1).unwrap_or_default(), l);
         reason(
             "field",
             true,
-            format!("same field: {}", sector_label(group)),
+            format!("cùng lĩnh vực: {label}"),
+            format!("same field: {label}"),
         );
     } else if !c.fields.is_empty() && !src.fields.is_empty() {
         fit -= 0.05;
+        let (theirs, ours) = (codes(&c.fields), codes(&src.fields));
         reason(
             "field",
             false,
-            format!(
-                "different field: {} vs {}",
-                c.fields.join(", "),
-                src.fields.join(", ")
-            ),
+            format!("khác lĩnh vực: {theirs} so với {ours}"),
+            format!("different field: {theirs} vs {ours}"),
         );
     }
 
-    let areas: Vec<&String> = c
+    let areas: Vec<String> = c
         .priority_areas
         .iter()
         .filter(|a| src.areas.contains(a))
+        .cloned()
         .collect();
     if !areas.is_empty() {
         fit += (0.05 * areas.len() as f32).min(0.1);
+        let names = labelled(&areas, taxonomy::PRIORITY_AREAS, l);
         reason(
             "priority_areas",
             true,
-            format!(
-                "shared priority areas: {}",
-                areas
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("cùng lĩnh vực ưu tiên: {names}"),
+            format!("shared priority areas: {names}"),
         );
     }
 
@@ -395,67 +602,98 @@ fn structured_fit(src: &Source, c: &Card) -> (f32, Vec<Reason>) {
     if let (Some(t), Some(min)) = (tech_trl, need_trl) {
         if t >= min {
             fit += 0.1;
-            reason("trl", true, format!("TRL {t} meets the minimum {min}"));
+            reason(
+                "trl",
+                true,
+                format!("TRL {t} đạt mức tối thiểu {min}"),
+                format!("TRL {t} meets the minimum {min}"),
+            );
         } else {
             fit -= 0.15;
-            reason("trl", false, format!("TRL {t} is below the minimum {min}"));
+            reason(
+                "trl",
+                false,
+                format!("TRL {t} thấp hơn mức tối thiểu {min}"),
+                format!("TRL {t} is below the minimum {min}"),
+            );
         }
     }
+    // Price against budget: a price at or under the budget's maximum fits, a price under
+    // its minimum too (cheaper is never a misfit); only dearer than the maximum is not.
     let (pmin, pmax) = price;
     let (bmin, bmax) = budget;
-    if (pmin.is_some() || pmax.is_some()) && (bmin.is_some() || bmax.is_some()) {
-        let low = pmin.unwrap_or(0);
-        let within =
-            bmax.is_none_or(|b| low <= b) && pmax.is_none_or(|p| bmin.is_none_or(|b| p >= b));
-        if within {
-            fit += 0.08;
-            reason(
-                "budget",
-                true,
-                format!(
-                    "price from {} fits the budget up to {}",
-                    money(pmin),
-                    money(bmax)
-                ),
-            );
-        } else {
-            fit -= 0.1;
-            reason(
-                "budget",
-                false,
-                format!(
-                    "price from {} exceeds the budget up to {}",
-                    money(pmin),
-                    money(bmax)
-                ),
-            );
+    if let (Some(low), true) = (pmin.or(pmax), bmin.is_some() || bmax.is_some()) {
+        let p = money(low, l);
+        match (bmin, bmax) {
+            (_, Some(b)) if low > b => {
+                fit -= 0.1;
+                let b = money(b, l);
+                reason(
+                    "budget",
+                    false,
+                    format!("giá từ {p} vượt ngân sách tối đa {b}"),
+                    format!("price from {p} is above the budget's maximum of {b}"),
+                );
+            }
+            (Some(m), _) if pmax.unwrap_or(low) < m => {
+                fit += 0.08;
+                let m = money(m, l);
+                reason(
+                    "budget",
+                    true,
+                    format!("giá từ {p} thấp hơn mức ngân sách tối thiểu {m}: rẻ hơn dự kiến"),
+                    format!(
+                        "price from {p} is below the budget's minimum of {m}: cheaper than planned"
+                    ),
+                );
+            }
+            (_, Some(b)) => {
+                fit += 0.08;
+                let b = money(b, l);
+                reason(
+                    "budget",
+                    true,
+                    format!("giá từ {p} nằm trong ngân sách tối đa {b}"),
+                    format!("price from {p} is within the budget of up to {b}"),
+                );
+            }
+            (Some(m), None) => {
+                fit += 0.04;
+                let m = money(m, l);
+                reason(
+                    "budget",
+                    true,
+                    format!("giá từ {p}, ngân sách từ {m}"),
+                    format!("price from {p}, budget from {m}"),
+                );
+            }
+            (None, None) => {}
         }
     }
     if !offered.is_empty() && !accepted.is_empty() {
-        let both: Vec<&String> = offered.iter().filter(|m| accepted.contains(m)).collect();
+        let both: Vec<String> = offered
+            .iter()
+            .filter(|m| accepted.contains(m))
+            .cloned()
+            .collect();
+        let name = |list: &[String]| labelled(list, taxonomy::TRANSFER_MODES, l);
         if both.is_empty() {
             fit -= 0.07;
+            let (o, a) = (name(&offered), name(&accepted));
             reason(
                 "transfer_mode",
                 false,
-                format!(
-                    "offers {} but the need accepts {}",
-                    offered.join(", "),
-                    accepted.join(", ")
-                ),
+                format!("bên cung cấp {o}, nhưng bên cần chấp nhận {a}"),
+                format!("offers {o} but the need accepts {a}"),
             );
         } else {
             fit += 0.07;
+            let b = name(&both);
             reason(
                 "transfer_mode",
                 true,
-                format!(
-                    "both accept {}",
-                    both.iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                format!("cả hai chấp nhận: {b}"),
+                format!("both accept {b}"),
             );
         }
     }
@@ -471,10 +709,19 @@ fn structured_fit(src: &Source, c: &Card) -> (f32, Vec<Reason>) {
                 reason(
                     "availability",
                     false,
+                    "chuyên gia hiện không nhận việc".into(),
                     "the expert is not taking on work now".into(),
                 );
             }
-            Some(a) => reason("availability", true, format!("available for {a}")),
+            Some(a) => {
+                let n = labelled(&[a.to_owned()], taxonomy::AVAILABILITY, l);
+                reason(
+                    "availability",
+                    true,
+                    format!("sẵn sàng: {n}"),
+                    format!("available for {n}"),
+                );
+            }
             None => {}
         }
         if c.kind == Kind::Expert {
@@ -482,6 +729,7 @@ fn structured_fit(src: &Source, c: &Card) -> (f32, Vec<Reason>) {
                 reason(
                     "country",
                     true,
+                    format!("chuyên gia người Việt ở nước ngoài ({country})"),
                     format!("Vietnamese expert abroad ({country})"),
                 );
             }
@@ -536,12 +784,8 @@ mod tests {
 
     #[test]
     fn a_good_fit_says_why() {
-        let terms: HashSet<String> = ["xu", "ly", "nuoc", "thai", "det"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
         let c = card(Kind::Technology);
-        let (fit, reasons) = structured_fit(&need(), &c);
+        let (fit, reasons) = structured_fit(&need(), &c, Locale::En);
         assert!(fit > 0.3, "{fit}");
         let codes: Vec<&str> = reasons.iter().map(|r| r.code).collect();
         assert_eq!(
@@ -549,16 +793,78 @@ mod tests {
             vec!["sector", "priority_areas", "trl", "budget", "transfer_mode"]
         );
         assert!(reasons.iter().all(|r| r.fit));
-        assert!(reasons[0].detail.contains("207"));
-        // Shared words are shown as the candidate spells them, pairs first.
-        let mut analyzers = (analysis::vi_exact(), analysis::vi_fold());
-        let shared = shared_terms(
-            &c,
-            &terms,
-            &["nuoc_thai".into(), "xu_ly".into()],
-            &mut analyzers,
+        assert!(reasons[0].detail.contains("207"), "{}", reasons[0].detail);
+        assert_eq!(
+            reasons[3].detail,
+            "price from VND 500 million is within the budget of up to VND 2 billion"
         );
-        assert_eq!(shared, vec!["nước thải", "xử lý", "dệt"]);
+    }
+
+    #[test]
+    fn reasons_speak_the_callers_language() {
+        let (_, reasons) = structured_fit(&need(), &card(Kind::Technology), Locale::Vi);
+        let budget = reasons.iter().find(|r| r.code == "budget").unwrap();
+        assert_eq!(
+            budget.detail,
+            "giá từ 500 triệu đồng nằm trong ngân sách tối đa 2 tỷ đồng"
+        );
+        assert!(reasons[0].detail.starts_with("cùng chuyên ngành: 207"));
+        let modes = reasons.iter().find(|r| r.code == "transfer_mode").unwrap();
+        assert!(!modes.detail.contains("license"), "{}", modes.detail);
+    }
+
+    #[test]
+    fn cheaper_than_the_budget_is_a_fit_dearer_is_not() {
+        let mut n = need();
+        n.money_min = Some(1_000_000_000);
+        n.money_max = Some(2_000_000_000);
+        let mut c = card(Kind::Technology);
+        c.money_min = Some(350_000_000);
+        c.money_max = Some(600_000_000);
+        let (_, reasons) = structured_fit(&n, &c, Locale::Vi);
+        let b = reasons.iter().find(|r| r.code == "budget").unwrap();
+        assert!(b.fit, "{}", b.detail);
+        assert!(b.detail.contains("350 triệu đồng") && b.detail.contains("1 tỷ đồng"));
+        c.money_min = Some(2_500_000_000);
+        c.money_max = None;
+        let (_, reasons) = structured_fit(&n, &c, Locale::Vi);
+        let b = reasons.iter().find(|r| r.code == "budget").unwrap();
+        assert!(!b.fit);
+        assert_eq!(
+            b.detail,
+            "giá từ 2,5 tỷ đồng vượt ngân sách tối đa 2 tỷ đồng"
+        );
+    }
+
+    #[test]
+    fn shared_terms_are_whole_phrases_in_the_candidates_spelling() {
+        let c = card(Kind::Technology);
+        let src = SourceWords::from_texts(&["Cần hệ thống xử lý nước thải dệt nhuộm".into()]);
+        assert_eq!(
+            shared_terms(&c, &src),
+            vec!["Hệ thống xử lý nước thải dệt nhuộm"]
+        );
+        // Typed without diacritics: both spellings shown.
+        let plain = SourceWords::from_texts(&["xu ly nuoc thai det nhuom".into()]);
+        assert_eq!(
+            shared_terms(&c, &plain),
+            vec!["xử lý nước thải dệt nhuộm (xu ly nuoc thai det nhuom)"]
+        );
+        // An accented source never matches another spelling once folded: lừa is not lúa.
+        let mut rice = card(Kind::Technology);
+        rice.title = "Giống lừa lai".into();
+        rice.keywords = vec![];
+        rice.summary = None;
+        let src = SourceWords::from_texts(&["giống lúa lai".into()]);
+        let shared = shared_terms(&rice, &src);
+        assert!(shared.iter().all(|t| !t.contains("lừa")), "{shared:?}");
+        // No phrase across two texts: the title's last word and a keyword's first.
+        let mut c = card(Kind::Technology);
+        c.title = "Bể lọc nước".into();
+        c.keywords = vec!["thải độc".into()];
+        c.summary = None;
+        let src = SourceWords::from_texts(&["nước thải".into()]);
+        assert!(shared_terms(&c, &src).is_empty());
     }
 
     #[test]
@@ -568,14 +874,14 @@ mod tests {
         c.money_min = Some(5_000_000_000);
         c.modes = vec!["assignment".into()];
         c.fields = vec!["302".into()];
-        let (fit, reasons) = structured_fit(&need(), &c);
+        let (fit, reasons) = structured_fit(&need(), &c, Locale::En);
         assert!(fit < 0.0, "{fit}");
         let misfits: Vec<&str> = reasons.iter().filter(|r| !r.fit).map(|r| r.code).collect();
         assert_eq!(misfits, vec!["field", "trl", "budget", "transfer_mode"]);
         let mut e = card(Kind::Expert);
         e.availability = Some("unavailable".into());
         e.country = Some("JP".into());
-        let (_, reasons) = structured_fit(&need(), &e);
+        let (_, reasons) = structured_fit(&need(), &e, Locale::En);
         assert!(reasons.iter().any(|r| r.code == "availability" && !r.fit));
         assert!(reasons.iter().any(|r| r.code == "country"));
     }

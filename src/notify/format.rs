@@ -27,6 +27,29 @@ pub fn vnd(amount: i64, locale: Locale) -> String {
     }
 }
 
+/// An amount as people say it: `1,2 tỷ đồng`, `350 triệu đồng` in Vietnamese; `VND 1.2
+/// billion`, `VND 350 million` in English; smaller amounts in full.
+pub fn vnd_words(amount: i64, locale: Locale) -> String {
+    let n = amount.unsigned_abs() as f64;
+    let sign = if amount < 0 { "-" } else { "" };
+    let (value, vi, en) = if n >= 1e9 {
+        (n / 1e9, "tỷ đồng", "billion")
+    } else if n >= 1e6 {
+        (n / 1e6, "triệu đồng", "million")
+    } else {
+        return vnd(amount, locale);
+    };
+    // At most two decimals, none when whole.
+    let mut digits = format!("{value:.2}");
+    while digits.contains('.') && (digits.ends_with('0') || digits.ends_with('.')) {
+        digits.pop();
+    }
+    match locale {
+        Locale::Vi => format!("{sign}{} {vi}", digits.replace('.', ",")),
+        Locale::En => format!("{sign}VND {digits} {en}"),
+    }
+}
+
 /// `05/12/2026` in Vietnamese, `5 Dec 2026` in English.
 pub fn date(d: NaiveDate, locale: Locale) -> String {
     match locale {
@@ -59,6 +82,16 @@ mod tests {
         assert_eq!(vnd(0, Locale::Vi), "0 ₫");
         assert_eq!(vnd(999, Locale::En), "VND 999");
         assert_eq!(vnd(1000, Locale::En), "VND 1,000");
+    }
+
+    #[test]
+    fn amounts_in_words() {
+        assert_eq!(vnd_words(1_200_000_000, Locale::Vi), "1,2 tỷ đồng");
+        assert_eq!(vnd_words(350_000_000, Locale::Vi), "350 triệu đồng");
+        assert_eq!(vnd_words(2_000_000_000, Locale::Vi), "2 tỷ đồng");
+        assert_eq!(vnd_words(1_250_000_000, Locale::En), "VND 1.25 billion");
+        assert_eq!(vnd_words(350_000_000, Locale::En), "VND 350 million");
+        assert_eq!(vnd_words(500_000, Locale::Vi), "500.000 ₫");
     }
 
     #[test]

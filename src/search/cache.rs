@@ -79,6 +79,7 @@ mod tests {
             limit: 10,
             offset: 0,
             sort: SortBy::Relevance,
+            locale: crate::accounts::model::Locale::Vi,
         }
     }
 
@@ -87,6 +88,10 @@ mod tests {
             total,
             items: Vec::new(),
             facets: Facets::default(),
+            relaxed: false,
+            matched_terms: Vec::new(),
+            dropped_terms: Vec::new(),
+            did_you_mean: None,
         })
     }
 

@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::query::{Filters, Request, SearchResponse, SortBy, Suggestion};
+use crate::accounts::model::Locale;
 use crate::app::AppState;
 use crate::catalog::model::Kind;
 use crate::catalog::taxonomy;
 use crate::http::error::{ApiError, Problem, Violations};
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
 use crate::organizations::model::OrgType;
 
 const MAX_QUERY_CHARS: usize = 500;
@@ -58,7 +59,7 @@ fn code<T>(
 }
 
 /// Validates the parameters into a search request; every bad one is named.
-pub fn request(q: SearchQuery) -> Result<Request, ApiError> {
+pub fn request(q: SearchQuery, locale: Locale) -> Result<Request, ApiError> {
     let mut v = Violations::new();
     let text = q.q.unwrap_or_default();
     if text.chars().count() > MAX_QUERY_CHARS {
@@ -153,6 +154,7 @@ pub fn request(q: SearchQuery) -> Result<Request, ApiError> {
         limit,
         offset,
         sort,
+        locale,
     })
 }
 
@@ -166,9 +168,11 @@ pub fn request(q: SearchQuery) -> Result<Request, ApiError> {
     ))]
 pub async fn search(
     state: web::Data<AppState>,
+    viewer: MaybeCaller,
+    language: AcceptLanguage,
     q: ApiQuery<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let req = request(q.0)?;
+    let req = request(q.0, language.or_account(viewer.0))?;
     let index = state.search()?;
     let res = tokio::task::spawn_blocking(move || index.search(&req))
         .await

@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod cache;
 pub mod facets;
 pub mod fold;
+pub mod glossary;
 pub mod handlers;
 pub mod query;
 pub mod schema;
@@ -37,7 +38,11 @@ const STAMP_FILE: &str = "techex-schema-version";
 /// facet vocabularies (a new sector or priority area changes the facet bits, so the index
 /// is rebuilt for it without anyone bumping the version).
 fn stamp() -> String {
-    format!("{SCHEMA_VERSION}.{:016x}", facets::fingerprint())
+    format!(
+        "{SCHEMA_VERSION}.{:016x}.{:016x}",
+        facets::fingerprint(),
+        glossary::get().fingerprint()
+    )
 }
 /// Stored cards are compressed in blocks of this size; a search result decompresses the
 /// block that holds its card, so smaller blocks than tantivy's 16 KiB cost less per hit

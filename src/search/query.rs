@@ -3,24 +3,27 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, RangeQuery,
-    RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EnableScoring, Occur,
+    Query, RangeQuery, RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Score, TantivyDocument, Term};
 use utoipa::ToSchema;
 
-use super::analysis::{self, folded, has_diacritics, nfc, pairs, tokens};
+use super::analysis::{self, folded, nfc, pairs, tokens};
 use super::facets::{self, SampledFacets};
+use super::glossary;
 use super::schema::{Card, CardOrg, Fields};
 use super::{SearchError, SearchIndex};
+use crate::accounts::model::Locale;
 use crate::catalog::model::Kind;
+use crate::catalog::taxonomy;
 
 /// Field weights, in the spirit of the partnering databases: title above keywords above
 /// summary above description.
@@ -66,6 +69,8 @@ pub struct Request {
     pub limit: usize,
     pub offset: usize,
     pub sort: SortBy,
+    /// Language of the facet labels.
+    pub locale: Locale,
 }
 
 /// One search result.
@@ -158,6 +163,8 @@ impl Hit {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FacetCount {
     pub value: String,
+    /// The value's name in the caller's language (`Accept-Language`, else the account's).
+    pub label: Option<String>,
     pub count: u64,
 }
 
@@ -181,6 +188,21 @@ pub struct SearchResponse {
     pub total: usize,
     pub items: Vec<Hit>,
     pub facets: Facets,
+    /// True when too few listings have every word of the query to fill the page (for a
+    /// pasted statement: enough of its telling words): the page goes on with listings that
+    /// have half of them, then any, after those that have all. Filters always apply in
+    /// full; `total` and the facets count the last, widest step.
+    pub relaxed: bool,
+    /// The query's words and phrases (a glossary concept counts as one) that the results
+    /// shown contain, in the query's spelling.
+    pub matched_terms: Vec<String>,
+    /// The query's words and phrases that no result shown contains, or that no listing
+    /// uses at all. Function words and, in a long statement, its circumstances are not
+    /// looked for and not listed.
+    pub dropped_terms: Vec<String>,
+    /// The query with its typos corrected, when a word was found under a correction (`nươc
+    /// thai` → `nước thải`).
+    pub did_you_mean: Option<String>,
 }
 
 fn term(field: Field, text: &str) -> Term {
@@ -206,8 +228,8 @@ fn filter(q: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
 
 /// A free-text query in two parts: what a listing must contain, and what raises its score.
 pub struct TextQuery {
-    /// Each word somewhere in the listing (most of them for a long query), scored on the
-    /// whole text.
+    /// Each slot of the query somewhere in the listing (most of them for a long query, or
+    /// fewer once relaxed), scored on the whole text.
     pub required: Box<dyn Query>,
     /// Term queries adding the weight of where a word stands (title, keywords, summary), of
     /// adjacent syllables, and of the exact spelling.
@@ -228,73 +250,456 @@ impl TextQuery {
     }
 }
 
-/// The query for free text, or `None` when it has no words.
-pub fn text_query(f: &Fields, q: &str) -> Option<TextQuery> {
-    let q = nfc(q);
-    let words = folded(&q);
-    let stems = analysis::differing_stems(&q);
-    let mut seen = HashSet::new();
-    let mut per_word: Vec<Box<dyn Query>> = Vec::new();
-    let mut bonuses: Vec<Box<dyn Query>> = Vec::new();
-    for (i, w) in words.iter().enumerate() {
-        if !seen.insert(w.clone()) {
-            continue;
-        }
-        // An English word also stands for its other forms: English listings carry their
-        // stems beside their words. Vietnamese words have no other form.
-        let forms: Vec<&str> = std::iter::once(w.as_str())
-            .chain(stems.get(i).and_then(Option::as_deref))
+/// Weight of a glossary concept named by the query, per word of its name, against the
+/// words themselves: a listing that names the concept in other words (or the other
+/// language) ranks nearly as high as one that uses the query's words.
+pub const W_CONCEPT: f32 = 0.9;
+/// Weight of a word corrected from a typo, against the word typed right.
+pub const W_CORRECTED: f32 = 0.7;
+/// A query with more telling words than this is a pasted statement: only the rarest
+/// [`LONG_SLOTS`] of them are looked for.
+const LONG_FROM: usize = 8;
+const LONG_SLOTS: usize = 10;
+
+/// One thing the query asks for: a word, or a glossary concept named by several words.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    /// As typed.
+    pub text: String,
+    /// Per word: the folded forms looked for (the word, its English stem, its correction).
+    pub words: Vec<Vec<(String, f32)>>,
+    pub concept: Option<u32>,
+    /// Rarity, for choosing among the words of a long statement.
+    weight: f32,
+}
+
+/// What the engine made of the query text.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub slots: Vec<Slot>,
+    /// The query was typed with diacritics.
+    pub accented: bool,
+    /// A pasted statement: only its most telling words are looked for.
+    pub long: bool,
+    /// Words known nowhere in the index and not correctable.
+    pub unknown: Vec<String>,
+    /// (typed, corrected folded word, byte span in the query) for did-you-mean.
+    pub corrections: Vec<(String, String, usize, usize)>,
+    /// Exact spellings of the query's words, for the exact bonus and the snippets.
+    exact: Vec<String>,
+    /// Adjacent syllables of the words looked for.
+    pairs: Vec<String>,
+    /// The query text (NFC).
+    pub text: String,
+}
+
+/// Request phrasing and circumstances of a pasted statement: never what it is about.
+/// Vietnamese words compare accented (`năm` the year is not `nấm` the mushroom) unless the
+/// query was typed without diacritics.
+fn is_filler(w: &glossary::Word, accented_query: bool) -> bool {
+    const VI: &str = "chúng tôi mình em anh chị bạn cần muốn tìm kiếm hiện nay đang giải pháp \
+        công ty doanh nghiệp xưởng nhà đơn vị ngân sách khoảng trên dưới triệu tỷ tỉ đồng năm \
+        tháng ngày tuần hơn kém gần làm sao nào gì ai nếu vì nên mức phần một hai ba bốn sáu \
+        bảy tám chín mười trăm nghìn ngàn hợp tác liên hệ xin vui lòng mong hy vọng rất quá \
+        nhất thực tế vận hành đào tạo chuyển giao hỗ trợ kỹ thuật tư vấn đầu triển khai áp \
+        dụng lắp đặt thiết bị hệ thống nghệ hiệu quả phù chi phí giá thành ưu tiên yêu cầu \
+        mục tiêu quy mô khu vực địa phương tỉnh huyện xã phố gấp sớm lâu dài ổn định đáp ứng \
+        đảm bảo nâng cao cải tiến hiện đại mới hiện có được đã sẽ vẫn còn cũng đều phải nhằm \
+        để giúp thể khi lúc trước sau thời gian người lao động cho với các những của và hoặc";
+    const EN: &str = "we our us i my need needs looking look want would like seek seeking \
+        company firm factory plant budget about under over million billion year years month \
+        months partner partners provider supplier solution solutions help currently have has \
+        which who what how also able please some any per within up into there their they them \
+        so not no do does should could will technology technologies system systems transfer \
+        training operation install vnd usd cost costs around approximately";
+    static SETS: OnceLock<(HashSet<String>, HashSet<String>)> = OnceLock::new();
+    let (vi_exact, folded_all) = SETS.get_or_init(|| {
+        let vi: Vec<String> = VI.split_whitespace().map(glossary::tone_key).collect();
+        let folded_all = VI
+            .split_whitespace()
+            .chain(EN.split_whitespace())
+            .flat_map(folded)
             .collect();
-        // The word is required somewhere in the listing: one term list (two for an English
-        // word in another form than its stem).
-        let mut anywhere: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for form in &forms {
-            anywhere.push((Occur::Should, term_query(f.all, form, W_BODY)));
-            // Where it stands adds its weight: title above keywords above summary.
-            bonuses.push(term_query(f.title, form, W_TITLE - W_BODY));
-            bonuses.push(term_query(f.keywords, form, W_KEYWORDS - W_BODY));
-            bonuses.push(term_query(f.summary, form, W_SUMMARY - W_BODY));
-        }
-        per_word.push(if anywhere.len() == 1 {
-            anywhere.pop()?.1
+        let mut exact: HashSet<String> = vi.into_iter().collect();
+        exact.extend(EN.split_whitespace().map(str::to_owned));
+        (exact, folded_all)
+    });
+    analysis::is_stopword(&w.folded)
+        || if accented_query {
+            vi_exact.contains(&w.exact)
         } else {
-            Box::new(BooleanQuery::new(anywhere))
-        });
+            folded_all.contains(&w.folded)
+        }
+}
+
+/// Could this folded word be a Vietnamese syllable? (Typos are corrected from four
+/// letters in Vietnamese, five in English.)
+fn looks_vietnamese(w: &str) -> bool {
+    const ONSETS: &[&str] = &[
+        "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "g", "h",
+        "k", "l", "m", "n", "p", "r", "s", "t", "v", "x",
+    ];
+    const CODAS: &[&str] = &["ng", "nh", "ch", "c", "m", "n", "p", "t"];
+    if !w.bytes().all(|b| b.is_ascii_lowercase()) {
+        return false;
     }
-    if per_word.is_empty() {
+    let rest = ONSETS
+        .iter()
+        .find(|o| w.starts_with(**o))
+        .map_or(w, |o| &w[o.len()..]);
+    let rest = CODAS
+        .iter()
+        .find(|c| rest.ends_with(**c) && rest.len() > c.len())
+        .map_or(rest, |c| &rest[..rest.len() - c.len()]);
+    (1..=3).contains(&rest.len()) && rest.bytes().all(|b| b"aeiouy".contains(&b))
+}
+
+/// The word one edit away (a letter dropped, added, changed or two swapped) that the most
+/// listings use, if the typed word is used by none.
+pub fn correct(searcher: &tantivy::Searcher, field: Field, word: &str) -> Option<String> {
+    let min = if looks_vietnamese(word) { 4 } else { 5 };
+    let chars: Vec<char> = word.chars().collect();
+    if chars.len() < min || !word.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
-    let n = per_word.len();
-    let required: Box<dyn Query> = if n == 1 {
-        per_word.pop()?
-    } else if n <= AND_UP_TO {
-        Box::new(BooleanQuery::new(
-            per_word.into_iter().map(|q| (Occur::Must, q)).collect(),
-        ))
-    } else {
-        let mut b = BooleanQuery::new(per_word.into_iter().map(|q| (Occur::Should, q)).collect());
-        b.set_minimum_number_should_match((n * 3).div_ceil(5));
-        Box::new(b)
-    };
-    let pairs: Vec<Box<dyn Query>> = pairs(&q)
-        .split_whitespace()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .map(|p| term_query(f.pairs, p, W_PAIR))
-        .collect();
-    if has_diacritics(&q) {
-        for e in tokens(&mut analysis::vi_exact(), &q)
-            .into_iter()
-            .collect::<HashSet<_>>()
-        {
-            bonuses.push(term_query(f.exact, &e, W_EXACT));
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+    let mut variants: HashSet<String> = HashSet::new();
+    for i in 0..=chars.len() {
+        if i < chars.len() {
+            let mut v = chars.clone();
+            v.remove(i);
+            variants.insert(v.into_iter().collect());
+            for &l in LETTERS {
+                let mut v = chars.clone();
+                v[i] = l as char;
+                variants.insert(v.into_iter().collect());
+            }
+        }
+        if i + 1 < chars.len() {
+            let mut v = chars.clone();
+            v.swap(i, i + 1);
+            variants.insert(v.into_iter().collect());
+        }
+        for &l in LETTERS {
+            let mut v = chars.clone();
+            v.insert(i, l as char);
+            variants.insert(v.into_iter().collect());
         }
     }
-    Some(TextQuery {
-        required,
-        bonuses,
-        pairs,
-    })
+    variants.remove(word);
+    let mut best: Option<(u64, String)> = None;
+    let mut sorted: Vec<String> = variants.into_iter().collect();
+    sorted.sort();
+    for v in sorted {
+        let df = searcher.doc_freq(&term(field, &v)).unwrap_or(0);
+        if df > 0 && best.as_ref().is_none_or(|(b, _)| df > *b) {
+            best = Some((df, v));
+        }
+    }
+    best.map(|b| b.1)
+}
+
+/// Reads the query: its words, the glossary concepts it names, its typos, and for a pasted
+/// statement its most telling words.
+pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
+    let text = nfc(q);
+    let words = glossary::words(&text);
+    let accented = words.iter().any(|w| w.accented);
+    let g = glossary::get();
+    let mode = if accented {
+        glossary::Mode::Accented
+    } else {
+        glossary::Mode::Folded
+    };
+    let found = g.find(&words, mode);
+    let content: Vec<bool> = words
+        .iter()
+        .map(|w| !analysis::is_stopword(&w.folded))
+        .collect();
+    let n_content = content.iter().filter(|c| **c).count();
+    let long = n_content > LONG_FROM;
+    // In a statement, a capitalised word inside a sentence is a name (a place, a firm):
+    // circumstances, not the problem. Acronyms (MBR, PLC) stay.
+    let is_name = |i: usize| -> bool {
+        let w = &words[i];
+        let original = &text[w.from..w.to];
+        let mut cs = original.chars();
+        let first_upper = cs.next().is_some_and(char::is_uppercase);
+        let rest_lower = cs.clone().all(|c| !c.is_uppercase());
+        let sentence_start = text[..w.from]
+            .trim_end()
+            .chars()
+            .last()
+            .is_none_or(|c| ".!?:;\n".contains(c));
+        first_upper && rest_lower && cs.count() > 0 && !sentence_start
+    };
+    let n_docs = searcher.num_docs().max(1) as f32;
+    let idf = |df: u64| (1.0 + n_docs / (df.max(1) as f32)).ln();
+    let mut plan = Plan {
+        accented,
+        long,
+        text: text.clone(),
+        ..Plan::default()
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut at = 0;
+    let mut concepts = found.into_iter().peekable();
+    while at < words.len() {
+        if let Some(c) = concepts.next_if(|c| c.from == at) {
+            let span = &words[c.from..c.to];
+            let name = text[span[0].from..span[span.len() - 1].to].to_owned();
+            let key = format!("g{}", c.concept);
+            let filler_only = span.iter().all(|w| is_filler(w, accented));
+            if seen.insert(key.clone()) && !(long && filler_only) {
+                let kept: Vec<&glossary::Word> = span
+                    .iter()
+                    .filter(|w| !analysis::is_stopword(&w.folded))
+                    .collect();
+                let df = searcher
+                    .doc_freq(&term(f.concepts, &glossary::term(c.concept)))
+                    .unwrap_or(0);
+                plan.slots.push(Slot {
+                    text: name,
+                    words: kept
+                        .iter()
+                        .map(|w| word_forms(w))
+                        .filter(|v| !v.is_empty())
+                        .collect(),
+                    concept: Some(c.concept),
+                    weight: idf(df) * 1.5,
+                });
+            }
+            at = c.to;
+            continue;
+        }
+        let w = &words[at];
+        at += 1;
+        if !content[at - 1] || (long && (is_filler(w, accented) || is_name(at - 1))) {
+            continue;
+        }
+        if !seen.insert(w.folded.clone()) {
+            continue;
+        }
+        let typed = text[w.from..w.to].to_owned();
+        let mut forms = word_forms(w);
+        let df = searcher.doc_freq(&term(f.all, &w.folded)).unwrap_or(0);
+        let mut weight = idf(df);
+        if df == 0 && forms.len() == 1 {
+            match correct(searcher, f.all, &w.folded) {
+                Some(fixed) => {
+                    let fdf = searcher.doc_freq(&term(f.all, &fixed)).unwrap_or(0);
+                    weight = idf(fdf);
+                    plan.corrections
+                        .push((typed.clone(), fixed.clone(), w.from, w.to));
+                    forms = vec![(fixed, W_CORRECTED)];
+                }
+                None => {
+                    plan.unknown.push(typed);
+                    continue;
+                }
+            }
+        }
+        plan.slots.push(Slot {
+            text: typed,
+            words: vec![forms],
+            concept: None,
+            weight,
+        });
+    }
+    if long && plan.slots.len() > LONG_SLOTS {
+        let mut order: Vec<usize> = (0..plan.slots.len()).collect();
+        order.sort_by(|a, b| plan.slots[*b].weight.total_cmp(&plan.slots[*a].weight));
+        let keep: HashSet<usize> = order.into_iter().take(LONG_SLOTS).collect();
+        plan.slots = plan
+            .slots
+            .drain(..)
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i))
+            .map(|(_, s)| s)
+            .collect();
+    }
+    // The pairs and exact spellings of the words kept.
+    let kept: HashSet<&str> = plan
+        .slots
+        .iter()
+        .flat_map(|s| s.words.iter().flatten().map(|(w, _)| w.as_str()))
+        .collect();
+    let mut pair_seen = HashSet::new();
+    for p in pairs(&text).split_whitespace() {
+        let both = p.split('_').all(|x| kept.contains(x));
+        if both && pair_seen.insert(p.to_owned()) {
+            plan.pairs.push(p.to_owned());
+        }
+    }
+    if accented {
+        let mut exact_seen = HashSet::new();
+        for w in &words {
+            if kept.contains(w.folded.as_str()) {
+                let e = text[w.from..w.to].to_lowercase();
+                if exact_seen.insert(e.clone()) {
+                    plan.exact.push(e);
+                }
+            }
+        }
+    }
+    plan
+}
+
+fn word_forms(w: &glossary::Word) -> Vec<(String, f32)> {
+    let mut forms = vec![(w.folded.clone(), W_BODY)];
+    if w.stem != w.folded && !w.stem.is_empty() {
+        forms.push((w.stem.clone(), W_BODY));
+    }
+    forms
+}
+
+impl Plan {
+    /// How many slots a listing must match at the given relaxation step: 0 every slot (or
+    /// most for a long statement), 1 half of them, 2 any one.
+    fn needed(&self, step: usize) -> usize {
+        let n = self.slots.len();
+        match step {
+            0 if self.long => (n * 3).div_ceil(10).max(1),
+            0 if n <= AND_UP_TO => n,
+            0 => (n * 3).div_ceil(5),
+            1 if self.long => 1,
+            1 => n.div_ceil(2),
+            _ => 1,
+        }
+    }
+
+    /// The number of relaxation steps that give a different query.
+    fn steps(&self) -> usize {
+        let mut last = usize::MAX;
+        let mut steps = 0;
+        for s in 0..3 {
+            let n = self.needed(s);
+            if n != last {
+                steps = s + 1;
+                last = n;
+            }
+        }
+        steps
+    }
+
+    fn slot_query(&self, f: &Fields, slot: &Slot) -> Box<dyn Query> {
+        let words: Vec<Box<dyn Query>> = slot
+            .words
+            .iter()
+            .map(|forms| -> Box<dyn Query> {
+                if forms.len() == 1 {
+                    term_query(f.all, &forms[0].0, forms[0].1)
+                } else {
+                    Box::new(BooleanQuery::new(
+                        forms
+                            .iter()
+                            .map(|(w, b)| (Occur::Should, term_query(f.all, w, *b)))
+                            .collect(),
+                    ))
+                }
+            })
+            .collect();
+        let n_words = words.len().max(1) as f32;
+        let by_words: Option<Box<dyn Query>> = match words.len() {
+            0 => None,
+            1 => words.into_iter().next(),
+            _ => Some(Box::new(BooleanQuery::new(
+                words.into_iter().map(|q| (Occur::Must, q)).collect(),
+            ))),
+        };
+        match (by_words, slot.concept) {
+            (Some(w), Some(c)) => Box::new(DisjunctionMaxQuery::new(vec![
+                w,
+                term_query(f.concepts, &glossary::term(c), W_CONCEPT * n_words),
+            ])),
+            (Some(w), None) => w,
+            (None, Some(c)) => term_query(f.concepts, &glossary::term(c), W_CONCEPT * n_words),
+            (None, None) => Box::new(tantivy::query::EmptyQuery),
+        }
+    }
+
+    /// The query at a relaxation step, or `None` when nothing can be looked for.
+    pub fn query(&self, f: &Fields, step: usize) -> Option<TextQuery> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut per_slot: Vec<Box<dyn Query>> =
+            self.slots.iter().map(|s| self.slot_query(f, s)).collect();
+        let n = per_slot.len();
+        let needed = self.needed(step);
+        let required: Box<dyn Query> = if n == 1 {
+            per_slot.pop()?
+        } else if needed >= n {
+            Box::new(BooleanQuery::new(
+                per_slot.into_iter().map(|q| (Occur::Must, q)).collect(),
+            ))
+        } else {
+            let mut b =
+                BooleanQuery::new(per_slot.into_iter().map(|q| (Occur::Should, q)).collect());
+            b.set_minimum_number_should_match(needed);
+            Box::new(b)
+        };
+        let mut bonuses: Vec<Box<dyn Query>> = Vec::new();
+        for slot in &self.slots {
+            for (w, b) in slot.words.iter().flatten() {
+                // Where it stands adds its weight: title above keywords above summary.
+                bonuses.push(term_query(f.title, w, (W_TITLE - W_BODY) * b));
+                bonuses.push(term_query(f.keywords, w, (W_KEYWORDS - W_BODY) * b));
+                bonuses.push(term_query(f.summary, w, (W_SUMMARY - W_BODY) * b));
+            }
+        }
+        for e in &self.exact {
+            bonuses.push(term_query(f.exact, e, W_EXACT));
+        }
+        let pairs = self
+            .pairs
+            .iter()
+            .map(|p| term_query(f.pairs, p, W_PAIR))
+            .collect();
+        Some(TextQuery {
+            required,
+            bonuses,
+            pairs,
+        })
+    }
+
+    /// The words to highlight in snippets, and whether they are compared accented.
+    fn highlights(&self) -> (BTreeMap<String, Score>, bool) {
+        let mut out = BTreeMap::new();
+        let g = glossary::get();
+        let fold = |s: &str| folded(s);
+        let exact = |s: &str| tokens(&mut analysis::vi_exact(), s);
+        let spell = |s: &str| if self.accented { exact(s) } else { fold(s) };
+        for slot in &self.slots {
+            for t in spell(&slot.text) {
+                out.insert(t, 1.0);
+            }
+            for (w, _) in slot.words.iter().flatten() {
+                if !self.accented {
+                    out.insert(w.clone(), 1.0);
+                }
+            }
+            if let Some(e) = slot.concept.and_then(|c| g.entry(c)) {
+                for name in e.vi.iter().chain(&e.en) {
+                    for t in spell(name) {
+                        if !analysis::is_stopword(&fold(&t).concat()) {
+                            out.insert(t, 0.5);
+                        }
+                    }
+                }
+            }
+        }
+        for (_, fixed, _, _) in &self.corrections {
+            out.insert(fixed.clone(), 1.0);
+        }
+        (out, self.accented)
+    }
+}
+
+/// The strict query for free text, or `None` when it has no words (for benchmarks that
+/// compare the ranking steps).
+pub fn text_query(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Option<TextQuery> {
+    plan(searcher, f, q).query(f, 0)
 }
 
 /// Adds the bonuses to the scores of the candidates and sorts them, best first.
@@ -390,6 +795,51 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The way `text` spells the folded word, if it has it.
+fn spelling_of(text: &str, folded_word: &str) -> Option<String> {
+    let exact = tokens(&mut analysis::vi_exact(), text);
+    let fold = folded(text);
+    fold.iter()
+        .zip(&exact)
+        .find(|(f, _)| *f == folded_word)
+        .map(|(_, e)| e.clone())
+}
+
+/// A facet value's name in the caller's language.
+fn facet_label(group: &str, value: &str, locale: Locale) -> Option<String> {
+    let pick = |t: &taxonomy::Term| match locale {
+        Locale::Vi => t.vi.to_owned(),
+        Locale::En => t.en.to_owned(),
+    };
+    let among = |terms: &[taxonomy::Term]| terms.iter().find(|t| t.code == value).map(pick);
+    match group {
+        facets::KIND => Some(
+            match (value, locale) {
+                ("technology", Locale::Vi) => "Công nghệ",
+                ("need", Locale::Vi) => "Nhu cầu công nghệ",
+                ("expert", Locale::Vi) => "Chuyên gia",
+                ("technology", Locale::En) => "Technology",
+                ("need", Locale::En) => "Technology need",
+                ("expert", Locale::En) => "Expert",
+                _ => return None,
+            }
+            .to_owned(),
+        ),
+        facets::FIELD | facets::SECTOR => taxonomy::field_label(value).map(pick),
+        facets::PRIORITY => among(taxonomy::PRIORITY_AREAS),
+        facets::IP => among(taxonomy::IP_STATUSES),
+        facets::MODE => among(taxonomy::TRANSFER_MODES),
+        facets::TRL => taxonomy::TRL
+            .iter()
+            .find(|(n, _, _)| n.to_string() == value)
+            .map(|(n, vi, en)| match locale {
+                Locale::Vi => format!("TRL {n}: {vi}"),
+                Locale::En => format!("TRL {n}: {en}"),
+            }),
+        _ => None,
+    }
+}
+
 pub fn card_of(doc: &TantivyDocument, f: &Fields) -> Option<Card> {
     doc.get_first(f.card)
         .and_then(|v| v.as_str())
@@ -415,59 +865,136 @@ impl SearchIndex {
         req: &Request,
     ) -> Result<SearchResponse, SearchError> {
         let f = *self.fields();
-        let text = text_query(&f, &req.q);
-        let mut clauses = filter_clauses(&f, &req.filters);
-        let (query, bonuses): (Box<dyn Query>, _) = match text {
-            Some(t) => {
-                clauses.push((Occur::Must, t.required));
-                clauses.extend(t.pairs.into_iter().map(|p| (Occur::Should, p)));
-                (Box::new(BooleanQuery::new(clauses)), Some(t.bonuses))
-            }
-            None if clauses.is_empty() => (Box::new(AllQuery), None),
-            None => (Box::new(BooleanQuery::new(clauses)), None),
-        };
-        let has_text = bonuses.is_some();
-        let facets = SampledFacets;
+        let plan = plan(searcher, &f, &req.q);
+        let has_text = !req.q.trim().is_empty();
         let wanted = req.offset + req.limit.max(1);
-        // One pass over the matches: the total, the facets and the best candidates together.
-        // Every match is visited anyway (counts and facets need them all), so a second pass
-        // would only repeat the work. Relevance ranks in two steps: the matches are scored on
-        // their whole text, and the best of them get the bonuses added and are sorted again.
-        let (total, facet_counts, hits): (usize, _, Vec<(Score, DocAddress)>) = match bonuses {
-            Some(bonuses) if req.sort == SortBy::Relevance => {
-                let window = TopDocs::with_limit(wanted.max(RERANK_WINDOW)).order_by_score();
-                let (total, facet_counts, candidates) =
-                    searcher.search(&query, &(Count, facets, window))?;
-                let mut hits = rerank(searcher, &bonuses, candidates)?;
-                hits.truncate(wanted);
-                (total, facet_counts, hits)
-            }
-            _ => {
-                let page = TopDocs::with_limit(wanted)
-                    .order_by_fast_field::<i64>("published", Order::Desc);
-                let (total, facet_counts, hits) =
-                    searcher.search(&query, &(Count, facets, page))?;
-                let hits = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
-                (total, facet_counts, hits)
-            }
+        let facets = SampledFacets;
+        let steps = if plan.slots.is_empty() {
+            1
+        } else {
+            plan.steps()
         };
+        // Each step asks for fewer of the query's words; a step runs only while the steps
+        // before it found fewer listings than the page needs, and its new listings come
+        // after theirs. Total and facets are those of the last step run.
+        let mut hits: Vec<(Score, DocAddress)> = Vec::new();
+        let mut seen: HashSet<DocAddress> = HashSet::new();
+        let mut total = 0;
+        let mut facet_counts = None;
+        let mut relaxed = false;
+        for step in 0..steps {
+            let mut clauses = filter_clauses(&f, &req.filters);
+            let text = plan.query(&f, step);
+            if has_text && text.is_none() {
+                // Only words no listing uses: nothing can match.
+                break;
+            }
+            let (query, bonuses): (Box<dyn Query>, _) = match text {
+                Some(t) => {
+                    clauses.push((Occur::Must, t.required));
+                    clauses.extend(t.pairs.into_iter().map(|p| (Occur::Should, p)));
+                    (Box::new(BooleanQuery::new(clauses)), Some(t.bonuses))
+                }
+                None if clauses.is_empty() => (Box::new(AllQuery), None),
+                None => (Box::new(BooleanQuery::new(clauses)), None),
+            };
+            // One pass over the matches: the total, the facets and the best candidates
+            // together. Relevance ranks in two steps: the matches are scored on their whole
+            // text, and the best of them get the bonuses added and are sorted again.
+            let (n, counts, found): (usize, _, Vec<(Score, DocAddress)>) = match bonuses {
+                Some(bonuses) if req.sort == SortBy::Relevance => {
+                    let window = TopDocs::with_limit(wanted.max(RERANK_WINDOW)).order_by_score();
+                    let (n, counts, candidates) =
+                        searcher.search(&query, &(Count, facets, window))?;
+                    (n, counts, rerank(searcher, &bonuses, candidates)?)
+                }
+                _ => {
+                    let page = TopDocs::with_limit(wanted)
+                        .order_by_fast_field::<i64>("published", Order::Desc);
+                    let (n, counts, found) = searcher.search(&query, &(Count, facets, page))?;
+                    (
+                        n,
+                        counts,
+                        found.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                    )
+                }
+            };
+            total = n;
+            facet_counts = Some(counts);
+            let before = hits.len();
+            for h in found {
+                if hits.len() >= wanted {
+                    break;
+                }
+                if seen.insert(h.1) {
+                    hits.push(h);
+                }
+            }
+            if step > 0 && hits.len() > before {
+                relaxed = true;
+            }
+            if hits.len() >= wanted || total >= wanted {
+                break;
+            }
+        }
+        let page: Vec<(Score, DocAddress)> =
+            hits.into_iter().skip(req.offset).take(req.limit).collect();
+        // Which of the query's slots the page shows.
+        let mut matched_terms = Vec::new();
+        let mut dropped_terms = Vec::new();
+        if has_text {
+            let scoring = EnableScoring::enabled_from_searcher(searcher);
+            for slot in &plan.slots {
+                let weight = plan.slot_query(&f, slot).weight(scoring)?;
+                let mut found = false;
+                for (_, addr) in &page {
+                    let reader = searcher.segment_reader(addr.segment_ord);
+                    let mut scorer = weight.scorer(reader, 1.0)?;
+                    if scorer.doc() < addr.doc_id {
+                        scorer.seek(addr.doc_id);
+                    }
+                    if scorer.doc() == addr.doc_id {
+                        found = true;
+                        break;
+                    }
+                }
+                if found {
+                    matched_terms.push(slot.text.clone());
+                } else {
+                    dropped_terms.push(slot.text.clone());
+                }
+            }
+            dropped_terms.extend(plan.unknown.iter().cloned());
+        }
+        let (highlight, accented) = plan.highlights();
         let snippets = {
-            let terms: BTreeMap<String, Score> =
-                folded(&req.q).into_iter().map(|t| (t, 1.0)).collect();
-            let mut g = SnippetGenerator::new(terms, analysis::vi_fold(), f.all, 200);
+            let analyzer = if accented {
+                analysis::vi_exact()
+            } else {
+                analysis::vi_fold()
+            };
+            let mut g = SnippetGenerator::new(highlight, analyzer, f.all, 200);
             g.set_max_num_chars(200);
             g
         };
-        let mut items = Vec::with_capacity(hits.len());
-        for (score, addr) in hits.into_iter().skip(req.offset).take(req.limit) {
+        let mut items = Vec::with_capacity(page.len());
+        let mut spelled: Vec<Option<String>> = vec![None; plan.corrections.len()];
+        for (score, addr) in page {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let Some(card) = card_of(&doc, &f) else {
                 continue;
             };
+            // A corrected word as the listings spell it.
+            for (i, (_, fixed, _, _)) in plan.corrections.iter().enumerate() {
+                if spelled[i].is_none() {
+                    let text = format!("{} {}", card.title, card.keywords.join(" "));
+                    spelled[i] = spelling_of(&text, fixed);
+                }
+            }
             let snippet = if has_text {
                 let mut s = snippets.snippet(&card.text);
                 s.set_snippet_prefix_postfix("<mark>", "</mark>");
-                Some(s.to_html()).filter(|h| !h.is_empty())
+                Some(s.to_html()).filter(|h| h.contains("<mark>"))
             } else {
                 None
             }
@@ -477,10 +1004,23 @@ impl SearchIndex {
             });
             items.push(Hit::from_card(card, score, snippet));
         }
+        let did_you_mean = (!plan.corrections.is_empty()).then(|| {
+            let mut out = String::new();
+            let mut at = 0;
+            for (i, (_, fixed, from, to)) in plan.corrections.iter().enumerate() {
+                out.push_str(&plan.text[at..*from]);
+                out.push_str(spelled[i].as_deref().unwrap_or(fixed));
+                at = *to;
+            }
+            out.push_str(&plan.text[at..]);
+            out
+        });
+        let facet_counts = facet_counts.unwrap_or_default();
         let mut out = Facets {
             approximate: facet_counts.approximate,
             ..Facets::default()
         };
+        let locale = req.locale;
         let list = |group: &str| -> Vec<FacetCount> {
             let mut v: Vec<FacetCount> = facet_counts
                 .by_group
@@ -489,6 +1029,7 @@ impl SearchIndex {
                 .flatten()
                 .map(|(value, count)| FacetCount {
                     value: (*value).to_owned(),
+                    label: facet_label(group, value, locale),
                     count: *count,
                 })
                 .collect();
@@ -507,6 +1048,10 @@ impl SearchIndex {
             total,
             items,
             facets: out,
+            relaxed,
+            matched_terms,
+            dropped_terms,
+            did_you_mean,
         })
     }
 
@@ -518,8 +1063,43 @@ impl SearchIndex {
         kind: Option<Kind>,
         limit: usize,
     ) -> Result<Vec<Suggestion>, SearchError> {
-        let f = *self.fields();
         let words = folded(q);
+        let out = self.suggest_words(&words, kind, limit)?;
+        if !out.is_empty() {
+            return Ok(out);
+        }
+        // Nothing: try again with each word no listing uses corrected (a letter dropped,
+        // added, changed or swapped). A missing tone mark needs nothing: words are folded.
+        let searcher = self.searcher();
+        let all = self.fields().all;
+        let mut changed = false;
+        let fixed: Vec<String> = words
+            .iter()
+            .map(|w| {
+                let unused = searcher.doc_freq(&term(all, w)).unwrap_or(0) == 0;
+                match unused.then(|| correct(&searcher, all, w)).flatten() {
+                    Some(c) => {
+                        changed = true;
+                        c
+                    }
+                    None => w.clone(),
+                }
+            })
+            .collect();
+        if changed {
+            self.suggest_words(&fixed, kind, limit)
+        } else {
+            Ok(out)
+        }
+    }
+
+    fn suggest_words(
+        &self,
+        words: &[String],
+        kind: Option<Kind>,
+        limit: usize,
+    ) -> Result<Vec<Suggestion>, SearchError> {
+        let f = *self.fields();
         let Some((last, first)) = words.split_last() else {
             return Ok(Vec::new());
         };

@@ -7,13 +7,13 @@ use tantivy::schema::{
 use tantivy::TantivyDocument;
 
 use super::analysis::{self, PAIRS, VI_EXACT, VI_FOLD};
-use super::facets;
+use super::{facets, glossary};
 use crate::catalog::model::{json_list, Kind, ListingRow};
 use crate::catalog::repo::OrgBrief;
 
 /// Bump when the schema or the analysis changes: an index stamped with another version is
 /// rebuilt from the database at start-up.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Handles to every field.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +31,10 @@ pub struct Fields {
     /// the keywords' repeated as in `all`.
     pub pairs: Field,
     pub exact: Field,
+    /// The glossary concepts the listing names, in either language (`g123`, see
+    /// [`super::glossary`]), the title's and keywords' repeated as in `all`: how an
+    /// English query finds a Vietnamese listing and a synonym finds the listing's word.
+    pub concepts: Field,
     pub field_codes: Field,
     pub priority: Field,
     pub ip_status: Field,
@@ -72,6 +76,7 @@ pub fn build() -> (Schema, Fields) {
         all: b.add_text_field("all", text(VI_FOLD, false)),
         pairs: b.add_text_field("pairs", text(PAIRS, false)),
         exact: b.add_text_field("exact", text(VI_EXACT, false)),
+        concepts: b.add_text_field("concepts", text(PAIRS, false)),
         field_codes: b.add_text_field("field_codes", STRING),
         priority: b.add_text_field("priority", STRING),
         ip_status: b.add_text_field("ip_status", STRING),
@@ -249,6 +254,21 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
         d.summary.as_deref().unwrap_or_default()
     );
     doc.add_text(f.exact, &exact);
+    let g = glossary::get();
+    let title_concepts = g.concept_terms(&d.title);
+    for _ in 0..ALL_TITLE_REPEAT {
+        doc.add_text(f.concepts, &title_concepts);
+    }
+    let keyword_concepts: Vec<String> = keywords.iter().map(|k| g.concept_terms(k)).collect();
+    for _ in 0..ALL_KEYWORDS_REPEAT {
+        for k in &keyword_concepts {
+            doc.add_text(f.concepts, k);
+        }
+    }
+    if let Some(s) = &d.summary {
+        doc.add_text(f.concepts, g.concept_terms(s));
+    }
+    doc.add_text(f.concepts, g.concept_terms(&body));
     for code in &codes {
         // A sector code is also found under its field: "207" under "2".
         doc.add_text(f.field_codes, code);

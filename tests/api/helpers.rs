@@ -152,6 +152,18 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    /// A GET asking for a language with `Accept-Language`.
+    pub async fn get_in(&self, path: &str, token: Option<&str>, language: &str) -> Response {
+        let mut req = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .header("accept-language", language);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.request(Method::GET, path, token, None).await
     }

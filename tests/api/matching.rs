@@ -233,3 +233,82 @@ async fn matches_respect_visibility_and_validate() {
         200
     );
 }
+
+#[tokio::test]
+async fn reasons_are_in_the_callers_language_and_budgets_read_right() {
+    let w = World::new().await;
+    let mut cheap = technology();
+    cheap["price_vnd_min"] = json!(350_000_000i64);
+    cheap["price_vnd_max"] = json!(600_000_000i64);
+    let cheap = w.published("technologies", &w.institute, &cheap).await;
+    let mut dear = technology();
+    dear["title"] = json!("Xử lý nước thải dệt nhuộm bằng màng lọc quy mô lớn");
+    dear["price_vnd_min"] = json!(50_000_000_000i64);
+    dear["price_vnd_max"] = json!(80_000_000_000i64);
+    let dear = w.published("technologies", &w.institute, &dear).await;
+    let mut n = need(false);
+    n["budget_vnd_min"] = json!(1_200_000_000i64);
+    n["budget_vnd_max"] = json!(2_000_000_000i64);
+    let n = w.published("needs", &w.enterprise, &n).await;
+    w.app.sync_search().await;
+    let path = format!("/api/v1/needs/{}/matches", n["id"]);
+    let budget_of = |v: &Value, id: &Value| -> Value {
+        let item = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == *id)
+            .unwrap_or_else(|| panic!("{id} not among {v}"))
+            .clone();
+        item["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == "budget")
+            .unwrap()
+            .clone()
+    };
+    let vi: Value = w.app.get_in(&path, None, "vi").await.json().await.unwrap();
+    let b = budget_of(&vi, &cheap["id"]);
+    assert_eq!(b["fit"], true, "{b}");
+    assert_eq!(
+        b["detail"],
+        "giá từ 350 triệu đồng thấp hơn mức ngân sách tối thiểu 1,2 tỷ đồng: rẻ hơn dự kiến"
+    );
+    let b = budget_of(&vi, &dear["id"]);
+    assert_eq!(b["fit"], false, "{b}");
+    assert_eq!(
+        b["detail"],
+        "giá từ 50 tỷ đồng vượt ngân sách tối đa 2 tỷ đồng"
+    );
+    // Shared terms: whole phrases as the candidate spells them.
+    let shared = vi["items"][0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "shared_terms")
+        .unwrap()
+        .clone();
+    assert!(
+        shared["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("cùng nói về: "),
+        "{shared}"
+    );
+    let terms = shared["terms"].as_array().unwrap();
+    assert!(!terms.is_empty());
+    assert!(
+        terms
+            .iter()
+            .any(|t| t.as_str().unwrap().split_whitespace().count() >= 2),
+        "{terms:?}"
+    );
+    // English on request.
+    let en: Value = w.app.get_in(&path, None, "en").await.json().await.unwrap();
+    let b = budget_of(&en, &dear["id"]);
+    assert_eq!(
+        b["detail"],
+        "price from VND 50 billion is above the budget's maximum of VND 2 billion"
+    );
+}

@@ -496,3 +496,155 @@ async fn an_index_of_an_older_schema_is_rebuilt_at_start_up() {
     };
     assert_eq!(ids(&after), ids(&before));
 }
+
+fn external_ids(v: &Value) -> Vec<String> {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["external_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_query_no_listing_fully_matches_is_relaxed_and_filters_still_apply() {
+    let app = TestApp::spawn_demo().await;
+    // No listing is about arsenic in shrimp ponds, but several answer part of it.
+    let q = enc("khử asen ao nuôi tôm");
+    let v = search(&app, &format!("q={q}")).await;
+    assert_eq!(v["relaxed"], true, "{v}");
+    assert!(v["total"].as_u64().unwrap() > 0);
+    let matched = v["matched_terms"].as_array().unwrap();
+    assert!(!matched.is_empty(), "{v}");
+    // Filters are never relaxed: every result is a need.
+    let needs = search(&app, &format!("q={q}&kind=need")).await;
+    let kinds: Vec<&str> = needs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.is_empty(), "{needs}");
+    assert!(kinds.iter().all(|k| *k == "need"), "{kinds:?}");
+    // A query with enough listings that have every word is not relaxed; a page that the
+    // strict matches cannot fill is filled with listings that have most of the words.
+    let strict = search(
+        &app,
+        &format!("q={}&limit=2", enc("xử lý nước thải dệt nhuộm")),
+    )
+    .await;
+    assert_eq!(strict["relaxed"], false);
+    assert!(strict["dropped_terms"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn english_queries_find_vietnamese_listings_and_the_other_way_round() {
+    let app = TestApp::spawn_demo().await;
+    // TECH-001 is written in Vietnamese only.
+    let v = search(
+        &app,
+        &format!(
+            "q={}&kind=technology",
+            enc("textile dyeing wastewater treatment")
+        ),
+    )
+    .await;
+    let ids = external_ids(&v);
+    assert!(ids.iter().take(5).any(|i| i == "TECH-001"), "{ids:?}");
+    // TECH-091 is written in English only.
+    let v = search(
+        &app,
+        &format!("q={}&kind=technology", enc("than sinh học hấp phụ asen")),
+    )
+    .await;
+    let ids = external_ids(&v);
+    assert!(ids.iter().take(5).any(|i| i == "TECH-091"), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_long_pasted_problem_statement_finds_its_answer() {
+    let app = TestApp::spawn_demo().await;
+    let statement = "Công ty chúng tôi có nhà máy nhuộm vải ở Hưng Yên, mỗi ngày thải ra khoảng \
+        500 m3 nước thải có độ màu rất cao, hiện chưa đạt QCVN. Chúng tôi cần tìm công nghệ xử lý \
+        nước thải dệt nhuộm, khử màu hiệu quả, có thể tái sử dụng một phần nước, ngân sách dưới \
+        10 tỷ đồng, cần đơn vị chuyển giao và đào tạo vận hành.";
+    let v = search(&app, &format!("q={}", enc(statement))).await;
+    let ids = external_ids(&v);
+    assert!(ids.iter().take(3).any(|i| i == "TECH-001"), "{ids:?}");
+    assert!(ids.len() >= 5, "{ids:?}");
+    // Circumstances are not what it is looked for by: no place name among the terms.
+    let terms = format!("{}{}", v["matched_terms"], v["dropped_terms"]);
+    assert!(!terms.contains("Hưng"), "{terms}");
+}
+
+#[tokio::test]
+async fn a_typo_is_corrected_with_did_you_mean() {
+    let app = TestApp::spawn_demo().await;
+    let v = search(&app, &format!("q={}", enc("biogass"))).await;
+    assert!(v["total"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["did_you_mean"], "biogas", "{v}");
+    let v = search(&app, &format!("q={}", enc("xử lý nươc thải dệt nhuộmm"))).await;
+    assert_eq!(v["did_you_mean"], "xử lý nươc thải dệt nhuộm", "{v}");
+    assert_eq!(external_ids(&v)[0], "TECH-001", "{v}");
+    // A word typed right is never "corrected".
+    let v = search(&app, &format!("q={}", enc("biogas"))).await;
+    assert!(v["did_you_mean"].is_null());
+    // Suggestions forgive the typo too.
+    let r = app
+        .get(&format!("/api/v1/suggest?q={}", enc("biogass")), None)
+        .await;
+    let s: Value = r.json().await.unwrap();
+    assert!(!s["items"].as_array().unwrap().is_empty(), "{s}");
+}
+
+#[tokio::test]
+async fn snippets_follow_the_accent_rule_and_facets_are_labelled() {
+    let app = TestApp::spawn_demo().await;
+    // Typed with diacritics, only the same spelling is marked.
+    let v = search(&app, &format!("q={}&kind=technology", enc("lúa"))).await;
+    let snippets: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["snippet"].as_str())
+        .collect();
+    assert!(
+        snippets
+            .iter()
+            .any(|s| s.contains("<mark>lúa</mark>") || s.contains("<mark>Lúa</mark>")),
+        "{snippets:?}"
+    );
+    assert!(snippets
+        .iter()
+        .all(|s| !s.to_lowercase().contains("<mark>lừa</mark>")
+            && !s.to_lowercase().contains("<mark>lưa</mark>")));
+    // Facet labels in the caller's language.
+    let en: Value = app
+        .get_in(
+            &format!("/api/v1/search?q={}", enc("nước thải")),
+            None,
+            "en-GB,en;q=0.9",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds = en["facets"]["kind"].as_array().unwrap();
+    assert!(!kinds.is_empty());
+    let tech = kinds.iter().find(|k| k["value"] == "technology").unwrap();
+    assert_eq!(tech["label"], "Technology");
+    let vi = search(&app, &format!("q={}", enc("nước thải"))).await;
+    let field = &vi["facets"]["field"][0];
+    assert!(
+        field["label"].as_str().is_some_and(|l| !l.is_empty()),
+        "{field}"
+    );
+    let tech = vi["facets"]["kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["value"] == "technology")
+        .unwrap()
+        .clone();
+    assert_eq!(tech["label"], "Công nghệ");
+}
