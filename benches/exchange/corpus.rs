@@ -480,3 +480,62 @@ pub fn queries(count: usize, r: &mut Rng) -> Vec<String> {
         })
         .collect()
 }
+
+/// The query mix people really type: 70 % short search-box queries (as [`queries`]), 10 %
+/// long problem statements (the demo needs' descriptions, cut to 25–60 words), 10 % English
+/// (the demo's English listings' titles, cut to 2–6 words), 10 % typos (a short query with
+/// one letter of one word of four letters or more dropped, doubled or swapped). Each query
+/// comes with its class.
+pub fn query_mix(count: usize, r: &mut Rng) -> Vec<(&'static str, String)> {
+    let demo = techex::demo::jsonl();
+    let mut statements = Vec::new();
+    let mut english = Vec::new();
+    for line in demo.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v["kind"] == "need" {
+            if let Some(d) = v["description"].as_str() {
+                statements.push(d.to_owned());
+            }
+        }
+        if v["language"] == "en" {
+            if let Some(t) = v["title"].as_str() {
+                english.push(t.to_owned());
+            }
+        }
+    }
+    let short = queries(count, r);
+    (0..count)
+        .map(|i| match i % 10 {
+            0 => {
+                let words: Vec<&str> = r.pick(&statements).split_whitespace().collect();
+                let n = (25 + r.below(36)).min(words.len());
+                ("long", words[..n].join(" "))
+            }
+            1 => {
+                let words: Vec<&str> = r.pick(&english).split_whitespace().collect();
+                let n = (2 + r.below(5)).min(words.len());
+                ("english", words[..n].join(" "))
+            }
+            2 => {
+                let q = &short[i];
+                let mut words: Vec<String> = q.split_whitespace().map(str::to_owned).collect();
+                if let Some(w) = words.iter_mut().find(|w| w.chars().count() >= 4) {
+                    let mut cs: Vec<char> = w.chars().collect();
+                    let at = 1 + r.below(cs.len() - 2);
+                    match r.below(3) {
+                        0 => {
+                            cs.remove(at);
+                        }
+                        1 => cs.insert(at, cs[at]),
+                        _ => cs.swap(at, at + 1),
+                    }
+                    *w = cs.into_iter().collect();
+                }
+                ("typo", words.join(" "))
+            }
+            _ => ("short", short[i].clone()),
+        })
+        .collect()
+}

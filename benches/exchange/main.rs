@@ -346,6 +346,39 @@ fn main() {
         hits / s.n
     ));
 
+    // The realistic mix, per class and as a whole.
+    {
+        let mut r = corpus::Rng::new(11);
+        let mix = corpus::query_mix(a.queries.max(100), &mut r);
+        for (_, q) in &mix {
+            index.search(&search_request(q)).unwrap();
+        }
+        let mut by_class: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
+        let mut all = Vec::new();
+        for _ in 0..a.rounds {
+            for (class, q) in &mix {
+                let t = Instant::now();
+                let res = index.search(&search_request(q)).unwrap();
+                let e = t.elapsed();
+                std::hint::black_box(res.total);
+                by_class.entry(class).or_default().push(e);
+                all.push(e);
+            }
+        }
+        for (class, times) in by_class {
+            let s = latency(times);
+            line(format!(
+                "| search in-process, mix: {class} ({} searches) | p50 {:.2} ms, p99 {:.2} ms |",
+                s.n, s.p50, s.p99
+            ));
+        }
+        let s = latency(all);
+        line(format!(
+            "| search in-process, whole mix (70 % short, 10 % long, 10 % English, 10 % typos) | p50 {:.2} ms, p99 {:.2} ms |",
+            s.p50, s.p99
+        ));
+    }
+
     // The two-step ranking against scoring every match in full (the per-field weights
     // added to every match, not only to the best few hundred): how often their top 10 agree,
     // and what the full scoring would cost (ranking only: no facets, no snippets).

@@ -315,6 +315,8 @@ fn item(card: Card, score: f32, text_score: f32, reasons: Vec<Reason>) -> MatchI
     }
 }
 
+/// How much of the source's description shared phrases are looked for in.
+const SOURCE_BODY_CHARS: usize = 1_000;
 /// Longest shared phrase looked for, in words.
 const MAX_PHRASE: usize = 10;
 
@@ -351,7 +353,7 @@ impl SourceWords {
         let mut texts = vec![d.title.clone()];
         texts.extend(json_list(&d.keywords));
         texts.extend(d.summary.clone());
-        texts.push(d.description.chars().take(4000).collect());
+        texts.push(d.description.chars().take(SOURCE_BODY_CHARS).collect());
         Self::from_texts(&texts)
     }
 

@@ -298,13 +298,24 @@ impl Glossary {
     /// Every concept named in a listing's text, as index terms (`g123`).
     pub fn concept_terms(&self, text: &str) -> String {
         let text = nfc(text);
+        // One analysis of the whole text, cut into runs where punctuation stands between
+        // two words: no name spans a sentence or a list item.
+        let all = words(&text);
         let mut out = String::new();
-        for piece in text.split(['\n', '.', ';', ',', '(', ')', ':']) {
-            for f in self.find(&words(piece), Mode::Accented) {
-                if !out.is_empty() {
-                    out.push(' ');
+        let mut start = 0;
+        for end in 1..=all.len() {
+            let cut = end == all.len()
+                || text
+                    .get(all[end - 1].to..all[end].from)
+                    .is_none_or(|gap| gap.contains(['\n', '.', ';', ',', '(', ')', ':']));
+            if cut {
+                for f in self.find(&all[start..end], Mode::Accented) {
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.push_str(&term(f.concept));
                 }
-                out.push_str(&term(f.concept));
+                start = end;
             }
         }
         out

@@ -140,6 +140,8 @@ pub const MONEY_OPEN_MIN: i64 = 0;
 pub const MONEY_OPEN_MAX: i64 = i64::MAX;
 
 const SNIPPET_SOURCE_CHARS: usize = 1_000;
+/// How much of the description is scanned for glossary concepts.
+const CONCEPT_BODY_CHARS: usize = 600;
 /// Times the title and the keywords are written into `all`. A search ranks its matches on
 /// `all` first and adds the per-field weights only to the best few hundred
 /// (`query::RERANK_WINDOW`); repeating the title and the keywords (3 : 2 : 1, as
@@ -268,7 +270,10 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
     if let Some(s) = &d.summary {
         doc.add_text(f.concepts, g.concept_terms(s));
     }
-    doc.add_text(f.concepts, g.concept_terms(&body));
+    // The concepts of the body's beginning only: the title, keywords and summary name what
+    // a listing is about, and the glossary scan is the costliest step of indexing.
+    let head: String = body.chars().take(CONCEPT_BODY_CHARS).collect();
+    doc.add_text(f.concepts, g.concept_terms(&head));
     for code in &codes {
         // A sector code is also found under its field: "207" under "2".
         doc.add_text(f.field_codes, code);
