@@ -5,11 +5,16 @@ use unicode_normalization::UnicodeNormalization;
 /// Text as stored: Unicode NFC (so "ệ" typed decomposed equals "ệ" typed composed), trimmed,
 /// control characters other than line breaks and tabs removed.
 pub fn clean_text(raw: &str) -> String {
-    raw.nfc()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    let keep = |c: &char| !c.is_control() || matches!(c, '\n' | '\t');
+    // Composed text (nearly all of it) skips the decomposition and recomposition.
+    let out: String = if unicode_normalization::is_nfc_quick(raw.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        raw.chars().filter(keep).collect()
+    } else {
+        raw.nfc().filter(keep).collect()
+    };
+    out.trim().to_owned()
 }
 
 /// Cleaned text whose length in characters lies in `min..=max`.

@@ -115,8 +115,10 @@ fn main() {
         conn
     });
 
-    let mut judged: Vec<Judged> = load("queries-a.json");
-    judged.extend(load::<Judged>("queries-b.json"));
+    let mut judged: Vec<Judged> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .flat_map(|part| load::<Judged>(&format!("queries-{part}.json")))
+        .collect();
     let mut old: Vec<Judged> = load("judgments.json");
     for j in &mut old {
         j.class = "earlier set".into();

@@ -60,7 +60,14 @@ pub fn register(index: &Index) {
 }
 
 pub fn nfc(text: &str) -> String {
-    text.nfc().collect()
+    // Text almost always arrives composed already; the quick check costs far less than
+    // decomposing and recomposing it.
+    if unicode_normalization::is_nfc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
+    {
+        text.to_owned()
+    } else {
+        text.nfc().collect()
+    }
 }
 
 /// A token with where it stands in the (NFC) text.

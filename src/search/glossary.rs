@@ -18,14 +18,18 @@
 //! English forms, forms separated by ` | `), compiled in; their fingerprint is part of the
 //! index stamp, so editing them rebuilds the index.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
-use tantivy::tokenizer::{TextAnalyzer, TokenStream};
+use rustc_hash::FxHashMap;
+
+use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer, TokenStream, Tokenizer};
 use unicode_normalization::UnicodeNormalization;
 
-use super::analysis::{self, nfc};
+use super::analysis::nfc;
+use super::fold::FoldTokenizer;
 use crate::catalog::taxonomy;
 
 const SOURCES: &[(&str, &str)] = &[
@@ -73,9 +77,37 @@ pub struct Found {
 
 pub struct Glossary {
     entries: Vec<Entry>,
-    /// First key of a name → (all its keys, concept), longest first.
-    names: HashMap<String, Vec<(Vec<String>, u32)>>,
+    /// Every word used in a name, in any spelling, by number: a word of a text that is
+    /// not here is in no name, and names compare as numbers.
+    vocab: FxHashMap<String, u32>,
+    /// First word of a name → (all its words, concept), longest first; one map for each
+    /// of the spellings names are compared in.
+    names: [FxHashMap<u32, Vec<(Vec<u32>, u32)>>; 3],
     fingerprint: u64,
+}
+
+/// A word of a text by the numbers of its three spellings in the vocabulary (`None`: in
+/// no name), indexed by [`Spelling`].
+type Ids = [Option<u32>; 3];
+
+/// The spelling a name is written in: an index into [`Glossary::names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spelling {
+    Exact = 0,
+    Folded = 1,
+    Stem = 2,
+}
+
+impl Spelling {
+    const ALL: [Spelling; 3] = [Spelling::Exact, Spelling::Folded, Spelling::Stem];
+
+    fn of(self, w: &Word) -> &str {
+        match self {
+            Spelling::Exact => &w.exact,
+            Spelling::Folded => &w.folded,
+            Spelling::Stem => &w.stem,
+        }
+    }
 }
 
 /// One word of a text in the three spellings names are compared in.
@@ -111,41 +143,68 @@ pub fn tone_key(word: &str) -> String {
     out
 }
 
-fn stream(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, usize, usize)> {
-    let mut out = Vec::new();
-    let mut s = analyzer.token_stream(text);
-    while s.advance() {
-        let t = s.token();
-        out.push((t.text.clone(), t.offset_from, t.offset_to));
+/// The two spellings a word's own spelling gives: its tone key and its English stem.
+/// Remembered per thread: a catalogue uses a few thousand distinct words, and working
+/// them out (two Unicode normalisations, a stemmer) costs far more than looking them up.
+fn spellings(lower: &str, folded: &str) -> (String, String) {
+    thread_local! {
+        static MEMO: RefCell<HashMap<String, (String, String)>> = RefCell::new(HashMap::new());
+        static STEM: RefCell<TextAnalyzer> = RefCell::new(
+            TextAnalyzer::builder(RawTokenizer::default())
+                .filter(Stemmer::new(Language::English))
+                .build(),
+        );
     }
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(lower).cloned()) {
+        return hit;
+    }
+    let stem = STEM.with(|a| {
+        let mut a = a.borrow_mut();
+        let mut s = a.token_stream(folded);
+        if s.advance() {
+            s.token().text.clone()
+        } else {
+            folded.to_owned()
+        }
+    });
+    let out = (tone_key(lower), stem);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        // Bounded: text in many languages must not grow it without end.
+        if m.len() >= MEMO_LIMIT {
+            m.clear();
+        }
+        m.insert(lower.to_owned(), out.clone());
+    });
     out
 }
 
-/// The words of an NFC text, each in its three spellings.
+const MEMO_LIMIT: usize = 200_000;
+
+/// The words of an NFC text, each in its three spellings. One pass of the folding
+/// tokenizer gives the words (its boundaries are those of the exact and stemming
+/// analyzers: all three split on what is not alphanumeric and drop over-long words); the
+/// exact spelling is the word's text lower-cased, the stem that of the folded word (the
+/// stemming analyzer folds before it stems).
 pub fn words(text: &str) -> Vec<Word> {
-    let exact = stream(&mut analysis::vi_exact(), text);
-    let folded = stream(&mut analysis::vi_fold(), text);
-    let stems = stream(&mut analysis::en_stem(), text);
-    let by_offset = |list: &[(String, usize, usize)]| -> HashMap<usize, String> {
-        list.iter().map(|(t, f, _)| (*f, t.clone())).collect()
-    };
-    let folded = by_offset(&folded);
-    let stems = by_offset(&stems);
-    exact
-        .into_iter()
-        .map(|(e, from, to)| {
-            let f = folded.get(&from).cloned().unwrap_or_else(|| e.clone());
-            let s = stems.get(&from).cloned().unwrap_or_else(|| f.clone());
-            Word {
-                accented: f != e,
-                exact: tone_key(&e),
-                folded: f,
-                stem: s,
-                from,
-                to,
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut tokenizer = FoldTokenizer::default();
+    let mut s = tokenizer.token_stream(text);
+    while s.advance() {
+        let t = s.token();
+        let (from, to) = (t.offset_from, t.offset_to);
+        let lower = text[from..to].to_lowercase();
+        let (exact, stem) = spellings(&lower, &t.text);
+        out.push(Word {
+            accented: t.text != lower,
+            exact,
+            folded: t.text.clone(),
+            stem,
+            from,
+            to,
+        });
+    }
+    out
 }
 
 fn parse() -> Vec<Entry> {
@@ -189,44 +248,139 @@ fn parse() -> Vec<Entry> {
             en: vec![t.en.to_lowercase()],
         });
     }
-    entries
+    merge(entries)
+}
+
+/// Entries that share a Vietnamese name (the same term listed by two areas' files, or a
+/// taxonomy label that a file lists too) are one concept: every name of either names it.
+/// Otherwise a listing saying `linh chi` and a query saying `reishi` would land on two
+/// concepts. English names alone do not merge: `output` is both `công suất` and
+/// `năng suất`.
+fn merge(entries: Vec<Entry>) -> Vec<Entry> {
+    let mut parent: Vec<usize> = (0..entries.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        for vi in &e.vi {
+            let key: Vec<String> = vi.split_whitespace().map(tone_key).collect();
+            match first.get(&key.join(" ")) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    // The earlier entry stays the concept's place.
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    first.insert(key.join(" "), i);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Entry> = Vec::new();
+    let mut at: HashMap<usize, usize> = HashMap::new();
+    for i in 0..entries.len() {
+        let r = root(&mut parent, i);
+        let slot = *at.entry(r).or_insert_with(|| {
+            out.push(Entry::default());
+            out.len() - 1
+        });
+        let e = &entries[i];
+        let into = &mut out[slot];
+        for v in &e.vi {
+            if !into.vi.contains(v) {
+                into.vi.push(v.clone());
+            }
+        }
+        for v in &e.en {
+            if !into.en.contains(v) {
+                into.en.push(v.clone());
+            }
+        }
+    }
+    out
 }
 
 impl Glossary {
     fn build(entries: Vec<Entry>) -> Self {
-        let mut names: HashMap<String, Vec<(Vec<String>, u32)>> = HashMap::new();
+        let mut vocab: FxHashMap<String, u32> = FxHashMap::default();
+        let mut names: [FxHashMap<u32, Vec<(Vec<u32>, u32)>>; 3] = Default::default();
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         for (id, e) in entries.iter().enumerate() {
             e.vi.hash(&mut hasher);
             e.en.hash(&mut hasher);
             let id = id as u32;
-            let mut add = |keys: Vec<String>| {
-                if keys.is_empty() || keys.len() > MAX_WORDS {
+            let mut add = |spelling: Spelling, ws: &[Word]| {
+                if ws.is_empty() || ws.len() > MAX_WORDS {
                     return;
                 }
-                let list = names.entry(keys[0].clone()).or_default();
+                let keys: Vec<u32> = ws
+                    .iter()
+                    .map(|w| {
+                        let next = vocab.len() as u32;
+                        *vocab.entry(spelling.of(w).to_owned()).or_insert(next)
+                    })
+                    .collect();
+                let list = names[spelling as usize].entry(keys[0]).or_default();
                 if !list.iter().any(|(k, c)| *k == keys && *c == id) {
                     list.push((keys, id));
                 }
             };
             for vi in &e.vi {
                 let ws = words(vi);
-                add(ws.iter().map(|w| format!("x:{}", w.exact)).collect());
-                add(ws.iter().map(|w| format!("f:{}", w.folded)).collect());
+                add(Spelling::Exact, &ws);
+                add(Spelling::Folded, &ws);
             }
             for en in &e.en {
-                let ws = words(en);
-                add(ws.iter().map(|w| format!("s:{}", w.stem)).collect());
+                add(Spelling::Stem, &words(en));
             }
         }
-        for list in names.values_mut() {
+        for list in names.iter_mut().flat_map(|m| m.values_mut()) {
             list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
         }
         Self {
             entries,
+            vocab,
             names,
             fingerprint: hasher.finish(),
         }
+    }
+
+    fn ids(&self, w: &Word) -> Ids {
+        Spelling::ALL.map(|sp| self.vocab.get(sp.of(w)).copied())
+    }
+
+    /// The numbers of a word as written (and folded), remembered per thread: lower-casing,
+    /// the tone key and the stem cost two Unicode normalisations and a stemmer.
+    fn ids_of(&self, written: &str, folded: &str) -> Ids {
+        thread_local! {
+            static MEMO: RefCell<(u64, FxHashMap<String, Ids>)> =
+                RefCell::new((0, FxHashMap::default()));
+        }
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.0 != self.fingerprint || m.1.len() >= MEMO_LIMIT {
+                // Another glossary (tests build small ones), or bounded: text in many
+                // languages must not grow it without end.
+                m.0 = self.fingerprint;
+                m.1.clear();
+            }
+            if let Some(ids) = m.1.get(written) {
+                return *ids;
+            }
+            let (exact, stem) = spellings(&written.to_lowercase(), folded);
+            let ids = [
+                self.vocab.get(&exact).copied(),
+                self.vocab.get(folded).copied(),
+                self.vocab.get(&stem).copied(),
+            ];
+            m.1.insert(written.to_owned(), ids);
+            ids
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -247,34 +401,37 @@ impl Glossary {
 
     /// The concepts named in `words`, longest names first, no two on the same word.
     pub fn find(&self, words: &[Word], mode: Mode) -> Vec<Found> {
-        let keys = |w: &Word| -> [Option<String>; 3] {
-            // Unaccented words are their own accented spelling (`ao nuôi`); a query typed
-            // without diacritics also compares folded.
-            let folded = (mode == Mode::Folded).then(|| format!("f:{}", w.folded));
-            [
-                Some(format!("x:{}", w.exact)),
-                folded,
-                Some(format!("s:{}", w.stem)),
-            ]
+        let ids: Vec<Ids> = words.iter().map(|w| self.ids(w)).collect();
+        self.find_ids(&ids, mode)
+    }
+
+    fn find_ids(&self, words: &[Ids], mode: Mode) -> Vec<Found> {
+        // Unaccented words are their own accented spelling (`ao nuôi`); a query typed
+        // without diacritics also compares folded.
+        let spellings: &[Spelling] = match mode {
+            Mode::Accented => &[Spelling::Exact, Spelling::Stem],
+            Mode::Folded => &[Spelling::Exact, Spelling::Folded, Spelling::Stem],
         };
-        let all: Vec<[Option<String>; 3]> = words.iter().map(keys).collect();
         let mut out = Vec::new();
         let mut at = 0;
         while at < words.len() {
             let mut best: Option<(usize, u32)> = None;
-            for first in all[at].iter().flatten() {
-                let Some(list) = self.names.get(first) else {
+            for &spelling in spellings {
+                let sp = spelling as usize;
+                let Some(list) = words[at][sp].and_then(|first| self.names[sp].get(&first)) else {
                     continue;
                 };
                 for (name, concept) in list {
                     if best.is_some_and(|(len, _)| len >= name.len()) {
                         break;
                     }
+                    // A name is matched in one spelling throughout.
                     let fits = name.len() <= words.len() - at
                         && name
                             .iter()
                             .enumerate()
-                            .all(|(i, k)| all[at + i].iter().flatten().any(|mine| mine == k));
+                            .skip(1)
+                            .all(|(i, k)| words[at + i][sp] == Some(*k));
                     if fits {
                         best = Some((name.len(), *concept));
                     }
@@ -297,28 +454,50 @@ impl Glossary {
 
     /// Every concept named in a listing's text, as index terms (`g123`).
     pub fn concept_terms(&self, text: &str) -> String {
-        let text = nfc(text);
-        // One analysis of the whole text, cut into runs where punctuation stands between
-        // two words: no name spans a sentence or a list item.
-        let all = words(&text);
+        use std::fmt::Write;
+        let text = nfc_cow(text);
         let mut out = String::new();
-        let mut start = 0;
-        for end in 1..=all.len() {
-            let cut = end == all.len()
-                || text
-                    .get(all[end - 1].to..all[end].from)
-                    .is_none_or(|gap| gap.contains(['\n', '.', ';', ',', '(', ')', ':']));
-            if cut {
-                for f in self.find(&all[start..end], Mode::Accented) {
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    out.push_str(&term(f.concept));
+        let mut flush = |run: &mut Vec<Ids>| {
+            for f in self.find_ids(run, Mode::Accented) {
+                if !out.is_empty() {
+                    out.push(' ');
                 }
-                start = end;
+                let _ = write!(out, "g{}", f.concept);
             }
+            run.clear();
+        };
+        // Runs of words cut where punctuation stands between two: no name spans a
+        // sentence or a list item. The words go straight to their numbers (this is the
+        // costliest step of indexing, so no `Word` is made).
+        let mut run: Vec<Ids> = Vec::new();
+        let mut last_to = 0;
+        let mut tokenizer = FoldTokenizer::default();
+        let mut s = tokenizer.token_stream(&text);
+        while s.advance() {
+            let t = s.token();
+            let (from, to) = (t.offset_from, t.offset_to);
+            if !run.is_empty()
+                && text
+                    .get(last_to..from)
+                    .is_none_or(|gap| gap.contains(['\n', '.', ';', ',', '(', ')', ':']))
+            {
+                flush(&mut run);
+            }
+            last_to = to;
+            run.push(self.ids_of(&text[from..to], &t.text));
         }
+        flush(&mut run);
         out
+    }
+}
+
+/// The text in NFC, borrowed when it already is (listings almost always are).
+fn nfc_cow(text: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
+    if is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(nfc(text))
     }
 }
 
@@ -393,10 +572,35 @@ mod tests {
     }
 
     #[test]
+    fn entries_sharing_a_vietnamese_name_are_one_concept() {
+        let e = |vi: &[&str], en: &[&str]| Entry {
+            vi: vi.iter().map(|s| s.to_string()).collect(),
+            en: en.iter().map(|s| s.to_string()).collect(),
+        };
+        let merged = merge(vec![
+            e(&["hoá chất"], &["chemical"]),
+            e(&["phân bón"], &["fertiliser"]),
+            e(&["hóa chất", "hoá phẩm"], &["chemicals"]),
+            e(&["công suất"], &["output"]),
+            e(&["năng suất"], &["output"]),
+        ]);
+        assert_eq!(merged.len(), 4);
+        assert_eq!(merged[0].vi, ["hoá chất", "hóa chất", "hoá phẩm"]);
+        assert_eq!(merged[0].en, ["chemical", "chemicals"]);
+        assert_eq!(merged[1].vi, ["phân bón"]);
+    }
+
+    #[test]
     fn the_real_glossary_is_large_and_covers_the_taxonomy() {
         let g = get();
-        assert!(g.len() >= 250, "{} entries", g.len());
+        // Concepts after merging the areas' files (2 000 is the floor).
+        assert!(g.len() >= 2_000, "{} entries", g.len());
         assert!(!concepts(g, "environmental engineering", Mode::Accented).is_empty());
+        // A term two areas both list is one concept, reached from either's English.
+        assert_eq!(
+            concepts(g, "nấm linh chi", Mode::Accented),
+            concepts(g, "ganoderma lucidum", Mode::Accented)
+        );
         assert_eq!(tone_key("hoá"), tone_key("hóa"));
         assert_eq!(tone_key("thuỷ"), tone_key("thủy"));
         assert_ne!(tone_key("lúa"), tone_key("lừa"));
