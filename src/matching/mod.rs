@@ -35,6 +35,8 @@ const QUERY_PAIRS: usize = 15;
 const QUERY_CONCEPTS: usize = 20;
 /// Weight of a glossary concept both listings name, against a word both use.
 const W_CONCEPTS: f32 = 0.8;
+/// The most a candidate in the other language is lifted (see `matches`).
+const MAX_LIFT: f32 = 5.0;
 /// Weight of a shared syllable pair against the best shared word.
 const W_PAIRS: f32 = 1.0;
 /// Structured fit scales text similarity rather than adding to it, so that a listing that
@@ -215,11 +217,16 @@ impl SearchIndex {
                 .map(str::to_owned)
                 .collect()
         };
+        let mut concept_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut concept_weight = 0.0;
         for c in source_concepts.iter().take(QUERY_CONCEPTS) {
             let df = searcher.doc_freq(&Term::from_field_text(f.concepts, c))?;
             if df > 0 {
                 let idf = (1.0 + n_docs / df as f32).ln();
-                clauses.push(term(f.concepts, c, W_CONCEPTS * idf * W_TITLE / max_weight));
+                let boost = W_CONCEPTS * idf * W_TITLE / max_weight;
+                concept_weight += boost;
+                clauses.push(term(f.concepts, c, boost));
+                concept_clauses.push(term(f.concepts, c, boost));
             }
         }
         if clauses.is_empty() {
@@ -233,10 +240,50 @@ impl SearchIndex {
             0.0,
         ));
         let query = BooleanQuery::new(vec![
-            (Occur::Must, kind_filter),
+            (Occur::Must, kind_filter.box_clone()),
             (Occur::Must, Box::new(BooleanQuery::new(clauses))),
         ]);
-        let top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
+        let mut top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
+        // A candidate in the other language shares none of the source's words, only the
+        // concepts both name: it is judged on those, lifted as if it matched the words in
+        // the same proportion (otherwise an English technology that answers a Vietnamese
+        // need ranks below every Vietnamese listing that shares a few words).
+        if !concept_clauses.is_empty() {
+            let other = if source.data.language == "en" {
+                "vi"
+            } else {
+                "en"
+            };
+            let total: f32 =
+                scored.iter().map(|(_, w)| w / max_weight).sum::<f32>() + concept_weight;
+            let lift = (total / concept_weight.max(f32::EPSILON)).clamp(1.0, MAX_LIFT);
+            let only_other = BooleanQuery::new(vec![
+                (Occur::Must, kind_filter.box_clone()),
+                (
+                    Occur::Must,
+                    Box::new(tantivy::query::ConstScoreQuery::new(
+                        Box::new(tantivy::query::TermQuery::new(
+                            Term::from_field_text(f.language, other),
+                            tantivy::schema::IndexRecordOption::Basic,
+                        )),
+                        0.0,
+                    )),
+                ),
+                (Occur::Must, Box::new(BooleanQuery::new(concept_clauses))),
+            ]);
+            let theirs = searcher.search(
+                &only_other,
+                &TopDocs::with_limit(CANDIDATES / 4).order_by_score(),
+            )?;
+            for (score, addr) in theirs {
+                let lifted = score * lift;
+                match top.iter_mut().find(|(_, a)| *a == addr) {
+                    Some(hit) => hit.0 = hit.0.max(lifted),
+                    None => top.push((lifted, addr)),
+                }
+            }
+            top.sort_by(|a, b| b.0.total_cmp(&a.0));
+        }
         let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
         let src = Source {
             kind: source.kind(),

@@ -82,9 +82,12 @@ pub struct Glossary {
     vocab: FxHashMap<String, u32>,
     /// First word of a name → (all its words, concept), longest first; one map for each
     /// of the spellings names are compared in.
-    names: [FxHashMap<u32, Vec<(Vec<u32>, u32)>>; 3],
+    names: [Names; 3],
     fingerprint: u64,
 }
+
+/// First word → (every word of the name, concept), by word number.
+type Names = FxHashMap<u32, Vec<(Vec<u32>, u32)>>;
 
 /// A word of a text by the numbers of its three spellings in the vocabulary (`None`: in
 /// no name), indexed by [`Spelling`].
@@ -283,13 +286,12 @@ fn merge(entries: Vec<Entry>) -> Vec<Entry> {
     }
     let mut out: Vec<Entry> = Vec::new();
     let mut at: HashMap<usize, usize> = HashMap::new();
-    for i in 0..entries.len() {
+    for (i, e) in entries.iter().enumerate() {
         let r = root(&mut parent, i);
         let slot = *at.entry(r).or_insert_with(|| {
             out.push(Entry::default());
             out.len() - 1
         });
-        let e = &entries[i];
         let into = &mut out[slot];
         for v in &e.vi {
             if !into.vi.contains(v) {
@@ -308,7 +310,7 @@ fn merge(entries: Vec<Entry>) -> Vec<Entry> {
 impl Glossary {
     fn build(entries: Vec<Entry>) -> Self {
         let mut vocab: FxHashMap<String, u32> = FxHashMap::default();
-        let mut names: [FxHashMap<u32, Vec<(Vec<u32>, u32)>>; 3] = Default::default();
+        let mut names: [Names; 3] = Default::default();
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         for (id, e) in entries.iter().enumerate() {
             e.vi.hash(&mut hasher);

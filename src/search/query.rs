@@ -254,6 +254,9 @@ impl TextQuery {
 /// words themselves: a listing that names the concept in other words (or the other
 /// language) ranks nearly as high as one that uses the query's words.
 pub const W_CONCEPT: f32 = 0.9;
+/// A slot matched in part (one word or a shorter concept of a glossary name), against the
+/// whole name.
+const W_PART: f32 = 0.3;
 /// Weight of a word corrected from a typo, against the word typed right.
 pub const W_CORRECTED: f32 = 0.7;
 /// A query with more telling words than this is a pasted statement: only the rarest
@@ -269,6 +272,10 @@ pub struct Slot {
     /// Per word: the folded forms looked for (the word, its English stem, its correction).
     pub words: Vec<Vec<(String, f32)>>,
     pub concept: Option<u32>,
+    /// For a concept slot, the shorter concepts inside its name (`dryer` inside `low
+    /// temperature dryer`): once the query is relaxed, a listing naming one of them, or
+    /// one of the words, matches the slot in part.
+    pub parts: Vec<u32>,
     /// Rarity, for choosing among the words of a long statement.
     weight: f32,
 }
@@ -291,6 +298,8 @@ pub struct Plan {
     pairs: Vec<String>,
     /// The query text (NFC).
     pub text: String,
+    /// The language the query is written in, as listings record it (`vi`, `en`).
+    pub language: &'static str,
 }
 
 /// Request phrasing and circumstances of a pasted statement: never what it is about.
@@ -439,6 +448,13 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
         accented,
         long,
         text: text.clone(),
+        language: if accented
+            || words.iter().filter(|w| looks_vietnamese(&w.folded)).count() * 2 > words.len()
+        {
+            "vi"
+        } else {
+            "en"
+        },
         ..Plan::default()
     };
     let mut seen: HashSet<String> = HashSet::new();
@@ -458,6 +474,16 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
                 let df = searcher
                     .doc_freq(&term(f.concepts, &glossary::term(c.concept)))
                     .unwrap_or(0);
+                let mut parts: Vec<u32> = Vec::new();
+                if span.len() > 1 {
+                    for sub in [&span[1..], &span[..span.len() - 1]] {
+                        for p in g.find(sub, mode) {
+                            if p.concept != c.concept && !parts.contains(&p.concept) {
+                                parts.push(p.concept);
+                            }
+                        }
+                    }
+                }
                 plan.slots.push(Slot {
                     text: name,
                     words: kept
@@ -466,6 +492,7 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
                         .filter(|v| !v.is_empty())
                         .collect(),
                     concept: Some(c.concept),
+                    parts,
                     weight: idf(df) * 1.5,
                 });
             }
@@ -503,6 +530,7 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
             text: typed,
             words: vec![forms],
             concept: None,
+            parts: Vec::new(),
             weight,
         });
     }
@@ -579,10 +607,41 @@ impl Plan {
                 last = n;
             }
         }
+        // A glossary name of several words can also be matched in part, from step 1.
+        if self
+            .slots
+            .iter()
+            .any(|s| s.concept.is_some() && s.words.len() > 1)
+        {
+            steps = steps.max(2);
+        }
         steps
     }
 
-    fn slot_query(&self, f: &Fields, slot: &Slot) -> Box<dyn Query> {
+    fn slot_query(&self, f: &Fields, slot: &Slot, relaxed: bool) -> Box<dyn Query> {
+        let whole = self.whole_slot_query(f, slot);
+        if !relaxed || slot.concept.is_none() || slot.words.len() < 2 {
+            return whole;
+        }
+        // In part: any one word of the name, or a shorter concept inside it, at a fraction
+        // of the weight of the whole.
+        let mut part: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (w, b) in slot.words.iter().flatten() {
+            part.push((Occur::Should, term_query(f.all, w, *b)));
+        }
+        for c in &slot.parts {
+            part.push((
+                Occur::Should,
+                term_query(f.concepts, &glossary::term(*c), W_CONCEPT),
+            ));
+        }
+        Box::new(DisjunctionMaxQuery::new(vec![
+            whole,
+            Box::new(BoostQuery::new(Box::new(BooleanQuery::new(part)), W_PART)),
+        ]))
+    }
+
+    fn whole_slot_query(&self, f: &Fields, slot: &Slot) -> Box<dyn Query> {
         let words: Vec<Box<dyn Query>> = slot
             .words
             .iter()
@@ -618,21 +677,68 @@ impl Plan {
         }
     }
 
+    /// A listing in the other language cannot use the query's words, only the concepts
+    /// they name: at the strict step it counts when it names every concept of the query,
+    /// provided the concepts are at least half of what the query asks (a word the glossary
+    /// does not know stays a requirement for listings in the query's own language only).
+    fn across_languages(&self, f: &Fields) -> Option<Box<dyn Query>> {
+        let concepts: Vec<(u32, usize)> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.concept.map(|c| (c, s.words.len().max(1))))
+            .collect();
+        if concepts.is_empty() || concepts.len() * 2 < self.slots.len() {
+            return None;
+        }
+        let other = if self.language == "vi" { "en" } else { "vi" };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = concepts
+            .iter()
+            .map(|(c, n)| -> (Occur, Box<dyn Query>) {
+                (
+                    Occur::Must,
+                    term_query(f.concepts, &glossary::term(*c), W_CONCEPT * *n as f32),
+                )
+            })
+            .collect();
+        clauses.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.language, other),
+                    IndexRecordOption::Basic,
+                )),
+                0.0,
+            )),
+        ));
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
     /// The query at a relaxation step, or `None` when nothing can be looked for.
     pub fn query(&self, f: &Fields, step: usize) -> Option<TextQuery> {
         if self.slots.is_empty() {
             return None;
         }
-        let mut per_slot: Vec<Box<dyn Query>> =
-            self.slots.iter().map(|s| self.slot_query(f, s)).collect();
+        let relaxed = step > 0;
+        let mut per_slot: Vec<Box<dyn Query>> = self
+            .slots
+            .iter()
+            .map(|s| self.slot_query(f, s, relaxed))
+            .collect();
         let n = per_slot.len();
         let needed = self.needed(step);
         let required: Box<dyn Query> = if n == 1 {
             per_slot.pop()?
         } else if needed >= n {
-            Box::new(BooleanQuery::new(
+            let all: Box<dyn Query> = Box::new(BooleanQuery::new(
                 per_slot.into_iter().map(|q| (Occur::Must, q)).collect(),
-            ))
+            ));
+            match self.across_languages(f) {
+                Some(other) => Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, all),
+                    (Occur::Should, other),
+                ])),
+                None => all,
+            }
         } else {
             let mut b =
                 BooleanQuery::new(per_slot.into_iter().map(|q| (Occur::Should, q)).collect());
@@ -945,7 +1051,7 @@ impl SearchIndex {
         if has_text {
             let scoring = EnableScoring::enabled_from_searcher(searcher);
             for slot in &plan.slots {
-                let weight = plan.slot_query(&f, slot).weight(scoring)?;
+                let weight = plan.slot_query(&f, slot, false).weight(scoring)?;
                 let mut found = false;
                 for (_, addr) in &page {
                     let reader = searcher.segment_reader(addr.segment_ord);
