@@ -43,6 +43,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("general", include_str!("glossary/general.tsv")),
     ("health", include_str!("glossary/health.tsv")),
     ("ict", include_str!("glossary/ict.tsv")),
+    ("synonyms", include_str!("glossary/synonyms.tsv")),
     ("industry", include_str!("glossary/industry.tsv")),
     ("urban", include_str!("glossary/urban.tsv")),
 ];
