@@ -80,11 +80,13 @@ struct Score {
 fn main() {
     let mut pg_url = None;
     let mut verbose = false;
+    let mut probe: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--pg" => pg_url = args.next(),
             "--verbose" => verbose = true,
+            "--query" => probe = args.next(),
             _ => {}
         }
     }
@@ -109,6 +111,50 @@ fn main() {
     let index = state.open_search().unwrap();
     let f = *index.fields();
     let searcher = index.searcher();
+    if let Some(q) = probe {
+        // One query, for looking into a ranking: the plan and the top hits with scores.
+        let plan = techex::search::query::plan(&searcher, &f, &q);
+        println!("{plan:#?}");
+        for step in 0..plan.steps() {
+            let Some(t) = plan.query(&f, step) else {
+                continue;
+            };
+            let top = searcher
+                .search(&t.required, &TopDocs::with_limit(5).order_by_score())
+                .unwrap();
+            let n = searcher
+                .search(&t.required, &tantivy::collector::Count)
+                .unwrap();
+            let ids: Vec<String> = top
+                .iter()
+                .filter_map(|(_, a)| {
+                    let doc: tantivy::TantivyDocument = searcher.doc(*a).ok()?;
+                    card_of(&doc, &f).and_then(|c| c.external_id)
+                })
+                .collect();
+            println!(
+                "step {step} relaxed={} matches={n} top={ids:?}",
+                plan.is_relaxed(step)
+            );
+        }
+        let req = Request {
+            q,
+            filters: Filters::default(),
+            limit: 10,
+            offset: 0,
+            sort: SortBy::Relevance,
+            locale: Locale::Vi,
+        };
+        let res = index.search(&req).unwrap();
+        println!(
+            "relaxed={} matched={:?} dropped={:?}",
+            res.relaxed, res.matched_terms, res.dropped_terms
+        );
+        for h in &res.items {
+            println!("{:7.3} {:?} {}", h.score, h.external_id, h.title);
+        }
+        return;
+    }
     let mut pg = pg_url.map(|url| {
         let mut conn = PgConnection::establish(&url).expect("--pg: connect");
         pg_load(&mut conn, "techex_relevance_demo", &demo);

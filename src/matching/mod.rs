@@ -106,7 +106,10 @@ fn weighted_terms(row: &ListingRow) -> BTreeMap<String, f32> {
             }
         }
     };
-    add(&d.title, W_TITLE, 64);
+    // An expert's title is a name, no clue to what the expert does.
+    if row.kind() != Kind::Expert {
+        add(&d.title, W_TITLE, 64);
+    }
     for k in json_list(&d.keywords) {
         add(&k, W_KEYWORDS, 16);
     }

@@ -2,8 +2,9 @@
 //!
 //! - `vi_fold`: words, lower-cased, diacritics folded (`xử lý` → `xu ly`, `đ` → `d`), so a
 //!   query typed without diacritics finds accented text.
-//! - `vi_exact`: words, lower-cased, diacritics kept: a query typed with diacritics gets a
-//!   bonus where the spelling matches exactly (`lúa` over `lừa`).
+//! - `vi_exact`: words, lower-cased, diacritics kept, the tone mark placed one way (`hoá` =
+//!   `hóa`): a query typed with diacritics first looks for its words spelled as typed
+//!   (`lúa`, not `lừa`; `cát`, not `các`), and gets a bonus where the spelling matches.
 //! - `pairs`: adjacent syllables joined (`nuoc_thai`), prepared by [`pairs`]: Vietnamese
 //!   words are mostly two or three syllables, and a field of pairs rewards "nước thải" as a
 //!   unit over the same syllables scattered, without the cost of phrase queries.
@@ -23,7 +24,7 @@ pub const VI_EXACT: &str = "vi_exact";
 pub const PAIRS: &str = "pairs";
 pub const EN_STEM: &str = "en_stem";
 
-use super::fold::{FoldTokenizer, MAX_TOKEN_BYTES};
+use super::fold::{ExactTokenizer, FoldTokenizer, MAX_TOKEN_BYTES};
 
 pub fn vi_fold() -> TextAnalyzer {
     // Simple words, long ones dropped, lower-cased, folded: in one pass (see `fold`).
@@ -31,10 +32,8 @@ pub fn vi_fold() -> TextAnalyzer {
 }
 
 pub fn vi_exact() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
-        .build()
+    // Words as the folding tokenizer splits them, spelled exactly (tone mark placed one way).
+    TextAnalyzer::from(ExactTokenizer::default())
 }
 
 pub fn pairs_analyzer() -> TextAnalyzer {
@@ -203,7 +202,20 @@ mod tests {
 
     #[test]
     fn exact_keeps_the_spelling() {
-        assert_eq!(tokens(&mut vi_exact(), "Lúa LAI"), vec!["lúa", "lai"]);
+        use crate::search::glossary::tone_key;
+        assert_eq!(
+            tokens(&mut vi_exact(), "Lúa LAI"),
+            vec![tone_key("lúa"), "lai".to_owned()]
+        );
+        // One tone-mark placement: `hoá` is `hóa`, `thuỷ` is `thủy`.
+        assert_eq!(
+            tokens(&mut vi_exact(), "hoá thuỷ"),
+            tokens(&mut vi_exact(), "hóa thủy")
+        );
+        assert_ne!(
+            tokens(&mut vi_exact(), "cát"),
+            tokens(&mut vi_exact(), "các")
+        );
         assert_ne!(
             tokens(&mut vi_exact(), "lúa"),
             tokens(&mut vi_exact(), "lừa")

@@ -9,11 +9,14 @@
 //! and folded once, in a table made from those same steps; anything else takes their path.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RawTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, Stemmer, TextAnalyzer, Token,
+    TokenStream, Tokenizer,
 };
+use unicode_normalization::UnicodeNormalization;
 
 /// Words this long or longer (in bytes, as written) are noise and are dropped.
 pub const MAX_TOKEN_BYTES: usize = 60;
@@ -179,6 +182,123 @@ impl TokenStream for FoldStream<'_> {
 
     fn token_mut(&mut self) -> &mut Token {
         self.token
+    }
+}
+
+const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
+
+/// The spelling with its tone mark moved to the end of the syllable, so that the two
+/// placements in use (`hoá`, `hóa`; `thuỷ`, `thủy`) compare equal.
+pub fn tone_key(word: &str) -> String {
+    let mut tone = None;
+    let mut base = String::with_capacity(word.len());
+    for c in word.nfd() {
+        if TONES.contains(&c) {
+            tone = Some(c);
+        } else {
+            base.push(c);
+        }
+    }
+    let mut out: String = base.nfc().collect();
+    if let Some(t) = tone {
+        out.push(t);
+    }
+    out
+}
+
+/// The two spellings a word's own spelling gives: its tone key and its English stem.
+/// Remembered per thread: a catalogue uses a few thousand distinct words, and working
+/// them out (two Unicode normalisations, a stemmer) costs far more than looking them up.
+pub(crate) fn spellings(lower: &str, folded: &str) -> (String, String) {
+    thread_local! {
+        static MEMO: RefCell<HashMap<String, (String, String)>> = RefCell::new(HashMap::new());
+        static STEM: RefCell<TextAnalyzer> = RefCell::new(
+            TextAnalyzer::builder(RawTokenizer::default())
+                .filter(Stemmer::new(Language::English))
+                .build(),
+        );
+    }
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(lower).cloned()) {
+        return hit;
+    }
+    let stem = STEM.with(|a| {
+        let mut a = a.borrow_mut();
+        let mut s = a.token_stream(folded);
+        if s.advance() {
+            s.token().text.clone()
+        } else {
+            folded.to_owned()
+        }
+    });
+    let out = (tone_key(lower), stem);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        // Bounded: text in many languages must not grow it without end.
+        if m.len() >= MEMO_LIMIT {
+            m.clear();
+        }
+        m.insert(lower.to_owned(), out.clone());
+    });
+    out
+}
+
+pub(crate) const MEMO_LIMIT: usize = 200_000;
+
+/// The `vi_exact` analysis: the words of [`words`] in their exact spelling (lower-cased,
+/// diacritics kept, the tone mark placed one way), so that `cát` (sand) is not `các` and
+/// `hoá` is `hóa`. Word boundaries are those of the folding tokenizer.
+#[derive(Clone, Default)]
+pub struct ExactTokenizer {
+    tokens: Vec<Token>,
+}
+
+pub struct ExactStream<'a> {
+    tokens: &'a mut [Token],
+    at: usize,
+}
+
+impl Tokenizer for ExactTokenizer {
+    type TokenStream<'a> = ExactStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> ExactStream<'a> {
+        self.tokens.clear();
+        let mut fold = FoldTokenizer::default();
+        let mut s = fold.token_stream(text);
+        while s.advance() {
+            let t = s.token();
+            let written = &text[t.offset_from..t.offset_to];
+            let exact = if written.is_ascii() {
+                written.to_ascii_lowercase()
+            } else {
+                spellings(&written.to_lowercase(), &t.text).0
+            };
+            self.tokens.push(Token {
+                offset_from: t.offset_from,
+                offset_to: t.offset_to,
+                position: t.position,
+                text: exact,
+                position_length: 1,
+            });
+        }
+        ExactStream {
+            tokens: &mut self.tokens,
+            at: 0,
+        }
+    }
+}
+
+impl TokenStream for ExactStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.at += 1;
+        self.at <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.at - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.at - 1]
     }
 }
 

@@ -25,11 +25,11 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
-use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer, TokenStream, Tokenizer};
-use unicode_normalization::UnicodeNormalization;
+use tantivy::tokenizer::{TokenStream, Tokenizer};
 
 use super::analysis::nfc;
-use super::fold::FoldTokenizer;
+pub use super::fold::tone_key;
+use super::fold::{spellings, FoldTokenizer, MEMO_LIMIT};
 use crate::catalog::taxonomy;
 
 const SOURCES: &[(&str, &str)] = &[
@@ -44,6 +44,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("health", include_str!("glossary/health.tsv")),
     ("ict", include_str!("glossary/ict.tsv")),
     ("synonyms", include_str!("glossary/synonyms.tsv")),
+    ("paraphrases", include_str!("glossary/paraphrases.tsv")),
     ("industry", include_str!("glossary/industry.tsv")),
     ("urban", include_str!("glossary/urban.tsv")),
 ];
@@ -125,65 +126,6 @@ pub struct Word {
     pub from: usize,
     pub to: usize,
 }
-
-const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
-
-/// The spelling with its tone mark moved to the end of the syllable, so that the two
-/// placements in use (`hoá`, `hóa`; `thuỷ`, `thủy`) compare equal.
-pub fn tone_key(word: &str) -> String {
-    let mut tone = None;
-    let mut base = String::with_capacity(word.len());
-    for c in word.nfd() {
-        if TONES.contains(&c) {
-            tone = Some(c);
-        } else {
-            base.push(c);
-        }
-    }
-    let mut out: String = base.nfc().collect();
-    if let Some(t) = tone {
-        out.push(t);
-    }
-    out
-}
-
-/// The two spellings a word's own spelling gives: its tone key and its English stem.
-/// Remembered per thread: a catalogue uses a few thousand distinct words, and working
-/// them out (two Unicode normalisations, a stemmer) costs far more than looking them up.
-fn spellings(lower: &str, folded: &str) -> (String, String) {
-    thread_local! {
-        static MEMO: RefCell<HashMap<String, (String, String)>> = RefCell::new(HashMap::new());
-        static STEM: RefCell<TextAnalyzer> = RefCell::new(
-            TextAnalyzer::builder(RawTokenizer::default())
-                .filter(Stemmer::new(Language::English))
-                .build(),
-        );
-    }
-    if let Some(hit) = MEMO.with(|m| m.borrow().get(lower).cloned()) {
-        return hit;
-    }
-    let stem = STEM.with(|a| {
-        let mut a = a.borrow_mut();
-        let mut s = a.token_stream(folded);
-        if s.advance() {
-            s.token().text.clone()
-        } else {
-            folded.to_owned()
-        }
-    });
-    let out = (tone_key(lower), stem);
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        // Bounded: text in many languages must not grow it without end.
-        if m.len() >= MEMO_LIMIT {
-            m.clear();
-        }
-        m.insert(lower.to_owned(), out.clone());
-    });
-    out
-}
-
-const MEMO_LIMIT: usize = 200_000;
 
 /// The words of an NFC text, each in its three spellings. One pass of the folding
 /// tokenizer gives the words (its boundaries are those of the exact and stemming

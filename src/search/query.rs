@@ -262,7 +262,10 @@ pub const W_CORRECTED: f32 = 0.7;
 /// A query with more telling words than this is a pasted statement: only the rarest
 /// [`LONG_SLOTS`] of them are looked for.
 const LONG_FROM: usize = 8;
-const LONG_SLOTS: usize = 10;
+const LONG_SLOTS: usize = 16;
+/// In a short query, a word whose rarity is under this share of the rarest word's is not
+/// required at the strict step.
+const LIGHT: f32 = 0.4;
 
 /// One thing the query asks for: a word, or a glossary concept named by several words.
 #[derive(Debug, Clone)]
@@ -276,6 +279,9 @@ pub struct Slot {
     /// temperature dryer`): once the query is relaxed, a listing naming one of them, or
     /// one of the words, matches the slot in part.
     pub parts: Vec<u32>,
+    /// The exact spellings of the slot's accented words (in a query typed with
+    /// diacritics): the first step looks for them as typed.
+    pub accents: Vec<String>,
     /// Rarity, for choosing among the words of a long statement.
     weight: f32,
 }
@@ -493,7 +499,12 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
                         .collect(),
                     concept: Some(c.concept),
                     parts,
-                    weight: idf(df) * 1.5,
+                    accents: kept
+                        .iter()
+                        .filter(|w| w.accented)
+                        .map(|w| w.exact.clone())
+                        .collect(),
+                    weight: idf(df),
                 });
             }
             at = c.to;
@@ -509,6 +520,11 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
         }
         let typed = text[w.from..w.to].to_owned();
         let mut forms = word_forms(w);
+        let mut accents = if w.accented {
+            vec![w.exact.clone()]
+        } else {
+            Vec::new()
+        };
         let df = searcher.doc_freq(&term(f.all, &w.folded)).unwrap_or(0);
         let mut weight = idf(df);
         if df == 0 && forms.len() == 1 {
@@ -519,6 +535,7 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
                     plan.corrections
                         .push((typed.clone(), fixed.clone(), w.from, w.to));
                     forms = vec![(fixed, W_CORRECTED)];
+                    accents.clear();
                 }
                 None => {
                     plan.unknown.push(typed);
@@ -531,6 +548,7 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
             words: vec![forms],
             concept: None,
             parts: Vec::new(),
+            accents,
             weight,
         });
     }
@@ -562,11 +580,8 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
     if accented {
         let mut exact_seen = HashSet::new();
         for w in &words {
-            if kept.contains(w.folded.as_str()) {
-                let e = text[w.from..w.to].to_lowercase();
-                if exact_seen.insert(e.clone()) {
-                    plan.exact.push(e);
-                }
+            if kept.contains(w.folded.as_str()) && exact_seen.insert(w.exact.clone()) {
+                plan.exact.push(w.exact.clone());
             }
         }
     }
@@ -585,19 +600,62 @@ impl Plan {
     /// How many slots a listing must match at the given relaxation step: 0 every slot (or
     /// most for a long statement), 1 half of them, 2 any one.
     fn needed(&self, step: usize) -> usize {
-        let n = self.slots.len();
+        Self::needed_of(self.slots.len(), step, self.long)
+    }
+
+    fn needed_of(n: usize, step: usize, long: bool) -> usize {
         match step {
-            0 if self.long => (n * 3).div_ceil(10).max(1),
+            0 if long => (n * 3).div_ceil(10).max(1),
             0 if n <= AND_UP_TO => n,
             0 => (n * 3).div_ceil(5),
-            1 if self.long => 1,
+            1 if long => 1,
             1 => n.div_ceil(2),
             _ => 1,
         }
     }
 
-    /// The number of relaxation steps that give a different query.
-    fn steps(&self) -> usize {
+    /// Per slot, whether it is light at this level: at the strict level of a short query of
+    /// three slots or more, a word whose rarity is under [`LIGHT`] of the rarest slot's.
+    fn light(&self, level: usize) -> Vec<bool> {
+        let n = self.slots.len();
+        if level > 0 || self.long || n < 3 {
+            return vec![false; n];
+        }
+        let max = self.slots.iter().map(|s| s.weight).fold(0.0, f32::max);
+        self.slots
+            .iter()
+            .map(|s| s.concept.is_none() && s.weight < LIGHT * max)
+            .collect()
+    }
+
+    /// Whether the first step looks for the accented words spelled as typed: a query typed
+    /// with diacritics means `cát` (sand), not `các` (the plural) or `cắt` (to cut). The
+    /// strict step after it accepts any accents (a wrong tone mark is a typo too).
+    fn as_typed_first(&self) -> bool {
+        self.accented && self.slots.iter().any(|s| !s.accents.is_empty())
+    }
+
+    /// A step as (relaxation level of [`Self::needed`], words spelled as typed).
+    fn level(&self, step: usize) -> (usize, bool) {
+        match (self.as_typed_first(), step) {
+            (true, 0) => (0, true),
+            (true, s) => (s - 1, false),
+            (false, s) => (s, false),
+        }
+    }
+
+    /// Whether the step asks for fewer than all of the query's words.
+    pub fn is_relaxed(&self, step: usize) -> bool {
+        self.level(step).0 > 0
+    }
+
+    /// The number of steps that give a different query.
+    pub fn steps(&self) -> usize {
+        self.levels() + usize::from(self.as_typed_first())
+    }
+
+    /// The number of relaxation levels that give a different query.
+    fn levels(&self) -> usize {
         let mut last = usize::MAX;
         let mut steps = 0;
         for s in 0..3 {
@@ -677,6 +735,35 @@ impl Plan {
         }
     }
 
+    /// A filter: the slot's accented words spelled as typed, or its concept named.
+    fn as_typed(&self, f: &Fields, slot: &Slot) -> Box<dyn Query> {
+        let words: Vec<(Occur, Box<dyn Query>)> = slot
+            .accents
+            .iter()
+            .map(|e| -> (Occur, Box<dyn Query>) {
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.exact, e),
+                        IndexRecordOption::Basic,
+                    )),
+                )
+            })
+            .collect();
+        let mut any: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Should, Box::new(BooleanQuery::new(words)))];
+        if let Some(c) = slot.concept {
+            any.push((
+                Occur::Should,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.concepts, &glossary::term(c)),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(any)), 0.0))
+    }
+
     /// A listing in the other language cannot use the query's words, only the concepts
     /// they name: at the strict step it counts when it names every concept of the query,
     /// provided the concepts are at least half of what the query asks (a word the glossary
@@ -718,19 +805,47 @@ impl Plan {
         if self.slots.is_empty() {
             return None;
         }
-        let relaxed = step > 0;
-        let mut per_slot: Vec<Box<dyn Query>> = self
+        let (level, as_typed) = self.level(step);
+        let relaxed = level > 0;
+        let per_slot: Vec<Box<dyn Query>> = self
             .slots
             .iter()
-            .map(|s| self.slot_query(f, s, relaxed))
+            .map(|s| {
+                let q = self.slot_query(f, s, relaxed);
+                if as_typed && !s.accents.is_empty() {
+                    Box::new(BooleanQuery::new(vec![
+                        (Occur::Must, q),
+                        (Occur::Must, self.as_typed(f, s)),
+                    ]))
+                } else {
+                    q
+                }
+            })
             .collect();
-        let n = per_slot.len();
-        let needed = self.needed(step);
+        let needed = self.needed(level);
+        // At the strict level, words far more common than the query's rarest (`làm`,
+        // `nhân` beside `vữa`) are not required: they only add to the score.
+        let light = self.light(level);
+        let mut core: Vec<Box<dyn Query>> = Vec::new();
+        let mut extra: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (q, is_light) in per_slot.into_iter().zip(&light) {
+            if *is_light {
+                extra.push((Occur::Should, q));
+            } else {
+                core.push(q);
+            }
+        }
+        let needed = if extra.is_empty() {
+            needed
+        } else {
+            Self::needed_of(core.len(), level, self.long)
+        };
+        let n = core.len();
         let required: Box<dyn Query> = if n == 1 {
-            per_slot.pop()?
+            core.pop()?
         } else if needed >= n {
             let all: Box<dyn Query> = Box::new(BooleanQuery::new(
-                per_slot.into_iter().map(|q| (Occur::Must, q)).collect(),
+                core.into_iter().map(|q| (Occur::Must, q)).collect(),
             ));
             match self.across_languages(f) {
                 Some(other) => Box::new(BooleanQuery::new(vec![
@@ -740,10 +855,15 @@ impl Plan {
                 None => all,
             }
         } else {
-            let mut b =
-                BooleanQuery::new(per_slot.into_iter().map(|q| (Occur::Should, q)).collect());
+            let mut b = BooleanQuery::new(core.into_iter().map(|q| (Occur::Should, q)).collect());
             b.set_minimum_number_should_match(needed);
             Box::new(b)
+        };
+        let required: Box<dyn Query> = if extra.is_empty() {
+            required
+        } else {
+            extra.insert(0, (Occur::Must, required));
+            Box::new(BooleanQuery::new(extra))
         };
         let mut bonuses: Vec<Box<dyn Query>> = Vec::new();
         for slot in &self.slots {
@@ -903,12 +1023,10 @@ fn html_escape(s: &str) -> String {
 
 /// The way `text` spells the folded word, if it has it.
 fn spelling_of(text: &str, folded_word: &str) -> Option<String> {
-    let exact = tokens(&mut analysis::vi_exact(), text);
-    let fold = folded(text);
-    fold.iter()
-        .zip(&exact)
-        .find(|(f, _)| *f == folded_word)
-        .map(|(_, e)| e.clone())
+    glossary::words(text)
+        .into_iter()
+        .find(|w| w.folded == folded_word)
+        .map(|w| text[w.from..w.to].to_lowercase())
 }
 
 /// A facet value's name in the caller's language.
@@ -1036,7 +1154,7 @@ impl SearchIndex {
                     hits.push(h);
                 }
             }
-            if step > 0 && hits.len() > before {
+            if plan.is_relaxed(step) && hits.len() > before {
                 relaxed = true;
             }
             if hits.len() >= wanted || total >= wanted {

@@ -13,7 +13,7 @@ use crate::catalog::repo::OrgBrief;
 
 /// Bump when the schema or the analysis changes: an index stamped with another version is
 /// rebuilt from the database at start-up.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Handles to every field.
 #[derive(Debug, Clone, Copy)]
@@ -220,7 +220,14 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
     let keyword_texts: Vec<String> = keywords.iter().map(|k| grown(k)).collect();
     let summary = d.summary.as_deref().map(grown);
     let body_text = grown(&body);
-    doc.add_text(f.title, &title);
+    // An expert's title is a name: found when searched for, but no clue to what the expert
+    // does (`Thủy` is not `thủy sản`, `Lâm` not `lâm nghiệp`), so it is written once and
+    // weighs nothing more, and it names no concepts.
+    let is_name = kind == Kind::Expert;
+    let title_repeat = if is_name { 1 } else { ALL_TITLE_REPEAT };
+    if !is_name {
+        doc.add_text(f.title, &title);
+    }
     for k in &keyword_texts {
         doc.add_text(f.keywords, k);
     }
@@ -228,7 +235,7 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
         doc.add_text(f.summary, s);
     }
     // Everything in one field, title and keywords repeated (see ALL_TITLE_REPEAT).
-    for _ in 0..ALL_TITLE_REPEAT {
+    for _ in 0..title_repeat {
         doc.add_text(f.all, &title);
     }
     for _ in 0..ALL_KEYWORDS_REPEAT {
@@ -241,6 +248,7 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
     }
     doc.add_text(f.all, &body_text);
     let title_pairs = analysis::pairs(&d.title);
+    // A name's syllables in their order still tell (`thanh_thuy`).
     for _ in 0..ALL_TITLE_REPEAT {
         doc.add_text(f.pairs, &title_pairs);
     }
@@ -250,16 +258,19 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
     }
     doc.add_text(f.pairs, analysis::pairs(&body));
     let exact = format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         d.title,
         keywords.join("\n"),
-        d.summary.as_deref().unwrap_or_default()
+        d.summary.as_deref().unwrap_or_default(),
+        body
     );
     doc.add_text(f.exact, &exact);
     let g = glossary::get();
-    let title_concepts = g.concept_terms(&d.title);
-    for _ in 0..ALL_TITLE_REPEAT {
-        doc.add_text(f.concepts, &title_concepts);
+    if !is_name {
+        let title_concepts = g.concept_terms(&d.title);
+        for _ in 0..ALL_TITLE_REPEAT {
+            doc.add_text(f.concepts, &title_concepts);
+        }
     }
     let keyword_concepts: Vec<String> = keywords.iter().map(|k| g.concept_terms(k)).collect();
     for _ in 0..ALL_KEYWORDS_REPEAT {

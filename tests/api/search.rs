@@ -648,3 +648,42 @@ async fn snippets_follow_the_accent_rule_and_facets_are_labelled() {
         .clone();
     assert_eq!(tech["label"], "Công nghệ");
 }
+
+#[tokio::test]
+async fn a_query_typed_with_diacritics_looks_for_its_spelling_first() {
+    let app = TestApp::spawn_demo().await;
+    // `cát` is sand: the listings that say `các` (the plural) or `cắt` (to cut) come
+    // after those that say `cát`, and a common word beside a rare one (`làm`, `nhân`
+    // beside `vữa`) is not required.
+    let v = search(&app, &format!("q={}", enc("cát nhân tạo làm vữa"))).await;
+    assert_eq!(
+        external_ids(&v).first().map(String::as_str),
+        Some("TECH-113"),
+        "{v}"
+    );
+    let v = search(&app, &format!("q={}&kind=technology", enc("cát sông"))).await;
+    let top = &v["items"][0];
+    let text = format!("{} {} {}", top["title"], top["summary"], top["snippet"]).to_lowercase();
+    assert!(text.contains("cát"), "{text}");
+    // The other placement of the tone mark is the same spelling.
+    let a = external_ids(&search(&app, &format!("q={}", enc("số hoá di sản"))).await);
+    let b = external_ids(&search(&app, &format!("q={}", enc("số hóa di sản"))).await);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
+
+#[tokio::test]
+async fn an_experts_name_is_found_but_says_nothing_of_the_expertise() {
+    let app = TestApp::spawn_demo().await;
+    let v = search(&app, &format!("q={}", enc("Hồ Thị Thanh Thủy"))).await;
+    assert_eq!(
+        external_ids(&v).first().map(String::as_str),
+        Some("EXP-066"),
+        "{v}"
+    );
+    // Expert Thủy works on federated learning, not on aquaculture (`thủy sản`).
+    let v = search(&app, &format!("q={}&kind=expert", enc("thủy sản"))).await;
+    let ids = external_ids(&v);
+    assert!(!ids.is_empty());
+    assert!(!ids.iter().take(5).any(|i| i == "EXP-066"), "{ids:?}");
+}
