@@ -42,6 +42,7 @@ struct Args {
     concurrency: usize,
     pg: Option<String>,
     quick: bool,
+    matching_only: bool,
     rounds: usize,
     reuse: bool,
 }
@@ -54,6 +55,7 @@ fn args() -> Args {
         concurrency: 16,
         pg: None,
         quick: false,
+        matching_only: false,
         rounds: 3,
         reuse: false,
     };
@@ -70,6 +72,8 @@ fn args() -> Args {
             "--rounds" => a.rounds = value().parse().expect("--rounds N"),
             // In-process figures only: no HTTP load, no PostgreSQL.
             "--quick" => a.quick = true,
+            // Import, index and matching only (for profiling matching).
+            "--matching-only" => a.matching_only = true,
             // Keep the database and index of the previous run at this scale (for profiling
             // and A/B runs; the index is rebuilt anyway if its schema version changed).
             "--reuse" => a.reuse = true,
@@ -323,107 +327,111 @@ fn main() {
     // In-process search.
     let mut r = corpus::Rng::new(7);
     let queries = corpus::queries(a.queries, &mut r);
-    for q in &queries {
-        index.search(&search_request(q)).unwrap();
-    }
-    let mut times = Vec::new();
-    let mut hits = 0usize;
-    for _ in 0..a.rounds {
+    let mut search_p50 = 0.0;
+    if !a.matching_only {
         for q in &queries {
-            let t = Instant::now();
-            let res = index.search(&search_request(q)).unwrap();
-            times.push(t.elapsed());
-            hits += res.total;
-        }
-    }
-    let s = latency(times);
-    line(format!(
-        "| search in-process (top 10 + facets + snippets), {} queries | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (mean {} matches) |",
-        s.n,
-        s.p50,
-        s.p99,
-        s.max,
-        hits / s.n
-    ));
-
-    // The realistic mix, per class and as a whole.
-    {
-        let mut r = corpus::Rng::new(11);
-        let mix = corpus::query_mix(a.queries.max(100), &mut r);
-        for (_, q) in &mix {
             index.search(&search_request(q)).unwrap();
         }
-        let mut by_class: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
-        let mut all = Vec::new();
+        let mut times = Vec::new();
+        let mut hits = 0usize;
         for _ in 0..a.rounds {
-            for (class, q) in &mix {
+            for q in &queries {
                 let t = Instant::now();
                 let res = index.search(&search_request(q)).unwrap();
-                let e = t.elapsed();
-                std::hint::black_box(res.total);
-                by_class.entry(class).or_default().push(e);
-                all.push(e);
+                times.push(t.elapsed());
+                hits += res.total;
             }
         }
-        for (class, times) in by_class {
-            let s = latency(times);
+        let s = latency(times);
+        search_p50 = s.p50;
+        line(format!(
+            "| search in-process (top 10 + facets + snippets), {} queries | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (mean {} matches) |",
+            s.n,
+            s.p50,
+            s.p99,
+            s.max,
+            hits / s.n
+        ));
+
+        // The realistic mix, per class and as a whole.
+        {
+            let mut r = corpus::Rng::new(11);
+            let mix = corpus::query_mix(a.queries.max(100), &mut r);
+            for (_, q) in &mix {
+                index.search(&search_request(q)).unwrap();
+            }
+            let mut by_class: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
+            let mut all = Vec::new();
+            for _ in 0..a.rounds {
+                for (class, q) in &mix {
+                    let t = Instant::now();
+                    let res = index.search(&search_request(q)).unwrap();
+                    let e = t.elapsed();
+                    std::hint::black_box(res.total);
+                    by_class.entry(class).or_default().push(e);
+                    all.push(e);
+                }
+            }
+            for (class, times) in by_class {
+                let s = latency(times);
+                line(format!(
+                    "| search in-process, mix: {class} ({} searches) | p50 {:.2} ms, p99 {:.2} ms |",
+                    s.n, s.p50, s.p99
+                ));
+            }
+            let s = latency(all);
             line(format!(
-                "| search in-process, mix: {class} ({} searches) | p50 {:.2} ms, p99 {:.2} ms |",
-                s.n, s.p50, s.p99
+                "| search in-process, whole mix (70 % short, 10 % long, 10 % English, 10 % typos) | p50 {:.2} ms, p99 {:.2} ms |",
+                s.p50, s.p99
             ));
         }
-        let s = latency(all);
-        line(format!(
-            "| search in-process, whole mix (70 % short, 10 % long, 10 % English, 10 % typos) | p50 {:.2} ms, p99 {:.2} ms |",
-            s.p50, s.p99
-        ));
-    }
 
-    // The two-step ranking against scoring every match in full (the per-field weights
-    // added to every match, not only to the best few hundred): how often their top 10 agree,
-    // and what the full scoring would cost (ranking only: no facets, no snippets).
-    {
-        let searcher = index.searcher();
-        let f = *index.fields();
-        let (mut same, mut compared) = (0usize, 0usize);
-        let mut full_times = Vec::new();
-        for q in &queries {
-            let Some(text) = techex::search::query::text_query(&searcher, &f, q) else {
-                continue;
-            };
-            let query = text.combined();
-            let t = Instant::now();
-            let top = searcher
-                .search(
-                    &query,
-                    &tantivy::collector::TopDocs::with_limit(10).order_by_score(),
-                )
-                .unwrap();
-            full_times.push(t.elapsed());
-            let full: Vec<i64> = top
-                .into_iter()
-                .filter_map(|(_, a)| {
-                    let doc: tantivy::TantivyDocument = searcher.doc(a).ok()?;
-                    techex::search::query::card_of(&doc, &f).map(|c| c.id)
-                })
-                .collect();
-            let ours: std::collections::HashSet<i64> = index
-                .search(&search_request(q))
-                .unwrap()
-                .items
-                .iter()
-                .map(|h| h.id)
-                .collect();
-            same += full.iter().filter(|id| ours.contains(id)).count();
-            compared += full.len();
+        // The two-step ranking against scoring every match in full (the per-field weights
+        // added to every match, not only to the best few hundred): how often their top 10 agree,
+        // and what the full scoring would cost (ranking only: no facets, no snippets).
+        {
+            let searcher = index.searcher();
+            let f = *index.fields();
+            let (mut same, mut compared) = (0usize, 0usize);
+            let mut full_times = Vec::new();
+            for q in &queries {
+                let Some(text) = techex::search::query::text_query(&searcher, &f, q) else {
+                    continue;
+                };
+                let query = text.combined();
+                let t = Instant::now();
+                let top = searcher
+                    .search(
+                        &query,
+                        &tantivy::collector::TopDocs::with_limit(10).order_by_score(),
+                    )
+                    .unwrap();
+                full_times.push(t.elapsed());
+                let full: Vec<i64> = top
+                    .into_iter()
+                    .filter_map(|(_, a)| {
+                        let doc: tantivy::TantivyDocument = searcher.doc(a).ok()?;
+                        techex::search::query::card_of(&doc, &f).map(|c| c.id)
+                    })
+                    .collect();
+                let ours: std::collections::HashSet<i64> = index
+                    .search(&search_request(q))
+                    .unwrap()
+                    .items
+                    .iter()
+                    .map(|h| h.id)
+                    .collect();
+                same += full.iter().filter(|id| ours.contains(id)).count();
+                compared += full.len();
+            }
+            let full = latency(full_times);
+            line(format!(
+                "| top 10 of the two-step ranking (best {} rescored) also in the top 10 of full scoring | {:.1} % (full scoring of every match, top 10 only: p50 {:.2} ms) |",
+                techex::search::query::RERANK_WINDOW,
+                100.0 * same as f64 / compared.max(1) as f64,
+                full.p50
+            ));
         }
-        let full = latency(full_times);
-        line(format!(
-            "| top 10 of the two-step ranking (best {} rescored) also in the top 10 of full scoring | {:.1} % (full scoring of every match, top 10 only: p50 {:.2} ms) |",
-            techex::search::query::RERANK_WINDOW,
-            100.0 * same as f64 / compared.max(1) as f64,
-            full.p50
-        ));
     }
 
     // Matching for needs.
@@ -464,7 +472,7 @@ fn main() {
     line(format!(
         "| index segments after the bulk load | {segments} |"
     ));
-    if a.quick {
+    if a.quick || a.matching_only {
         index.shutdown();
         return;
     }
@@ -588,7 +596,7 @@ fn main() {
         ));
         line(format!(
             "| tantivy p50 advantage | {:.0}× |",
-            p.p50 / s.p50.max(1e-6)
+            p.p50 / search_p50.max(1e-6)
         ));
 
         // Relevance of both on the judged set over the demo data.

@@ -31,11 +31,13 @@ mod shared;
 use shared::{shared_terms, SourceWords};
 
 /// Candidates re-ranked after the text search.
-const CANDIDATES: usize = 100;
+const CANDIDATES: usize = 50;
 /// The source listing's words used to look for candidates.
 const QUERY_TERMS: usize = 30;
 const QUERY_PAIRS: usize = 15;
 const QUERY_CONCEPTS: usize = 20;
+/// A word used by more than this share of the listings is not looked for.
+const COMMON_WORD: f32 = 0.15;
 /// Weight of a glossary concept both listings name, against a word both use.
 const W_CONCEPTS: f32 = 0.8;
 /// The most a candidate in the other language is lifted (see `matches`).
@@ -175,7 +177,8 @@ impl SearchIndex {
         let mut scored: Vec<(String, f32)> = Vec::new();
         for (t, w) in weighted_terms(source) {
             let df = searcher.doc_freq(&Term::from_field_text(f.all, &t))?;
-            if df == 0 {
+            // A word most listings use tells little and costs the most to look up.
+            if df == 0 || df as f32 > COMMON_WORD * n_docs {
                 continue;
             }
             let idf = (1.0 + n_docs / df as f32).ln();

@@ -632,7 +632,8 @@ impl Plan {
     /// with diacritics means `cát` (sand), not `các` (the plural) or `cắt` (to cut). The
     /// strict step after it accepts any accents (a wrong tone mark is a typo too).
     fn as_typed_first(&self) -> bool {
-        self.accented && self.slots.iter().any(|s| !s.accents.is_empty())
+        // (Not for a statement: its rarest words already decide, and the filter costs.)
+        self.accented && !self.long && self.slots.iter().any(|s| !s.accents.is_empty())
     }
 
     /// A step as (relaxation level of [`Self::needed`], words spelled as typed).
@@ -812,7 +813,11 @@ impl Plan {
             .iter()
             .map(|s| {
                 let q = self.slot_query(f, s, relaxed);
-                if as_typed && !s.accents.is_empty() {
+                // A glossary name typed with diacritics was recognised as typed: it is
+                // spelled right, and its syllables with other accents (`tín tắc` for
+                // `tin tặc`) are another thing, at every strict step.
+                let spelled_right = level == 0 && s.concept.is_some();
+                if (as_typed || spelled_right) && !s.accents.is_empty() {
                     Box::new(BooleanQuery::new(vec![
                         (Occur::Must, q),
                         (Occur::Must, self.as_typed(f, s)),
