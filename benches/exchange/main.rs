@@ -488,60 +488,72 @@ fn main() {
         (base, handle)
     });
     let queries = Arc::new(queries);
-    let (count, errors, http) = rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(a.concurrency)
-            .build()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(a.http_seconds);
-        let mut tasks = Vec::new();
-        for c in 0..a.concurrency {
-            let client = client.clone();
-            let base = base.clone();
-            let queries = Arc::clone(&queries);
-            tasks.push(tokio::spawn(async move {
-                let mut times = Vec::new();
-                let mut errors = 0usize;
-                let mut i = c;
-                while Instant::now() < deadline {
-                    let q: String =
-                        url::form_urlencoded::byte_serialize(queries[i % queries.len()].as_bytes())
-                            .collect();
-                    i += a.concurrency;
-                    let t = Instant::now();
-                    match client
-                        .get(format!("{base}/api/v1/search?q={q}&limit=10"))
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status().is_success() => {
-                            let _ = r.bytes().await;
-                            times.push(t.elapsed());
+    // The search-box queries, then the realistic mix (70 % short, 10 % long statements,
+    // 10 % English, 10 % typos).
+    let mix: Vec<String> = corpus::query_mix(a.queries.max(100), &mut corpus::Rng::new(11))
+        .into_iter()
+        .map(|(_, q)| q)
+        .collect();
+    for (label, list) in [
+        ("search-box queries", Arc::clone(&queries)),
+        ("the mix", Arc::new(mix)),
+    ] {
+        let (count, errors, http) = rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(a.concurrency)
+                .build()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(a.http_seconds);
+            let mut tasks = Vec::new();
+            for c in 0..a.concurrency {
+                let client = client.clone();
+                let base = base.clone();
+                let queries = Arc::clone(&list);
+                tasks.push(tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    let mut errors = 0usize;
+                    let mut i = c;
+                    while Instant::now() < deadline {
+                        let q: String = url::form_urlencoded::byte_serialize(
+                            queries[i % queries.len()].as_bytes(),
+                        )
+                        .collect();
+                        i += a.concurrency;
+                        let t = Instant::now();
+                        match client
+                            .get(format!("{base}/api/v1/search?q={q}&limit=10"))
+                            .send()
+                            .await
+                        {
+                            Ok(r) if r.status().is_success() => {
+                                let _ = r.bytes().await;
+                                times.push(t.elapsed());
+                            }
+                            _ => errors += 1,
                         }
-                        _ => errors += 1,
                     }
-                }
-                (times, errors)
-            }));
-        }
-        let mut all = Vec::new();
-        let mut errors = 0;
-        for t in tasks {
-            let (times, e) = t.await.unwrap();
-            all.extend(times);
-            errors += e;
-        }
-        (all.len(), errors, latency(all))
-    });
-    line(format!(
-        "| search over HTTP, {} concurrent clients, {} s | {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, {} errors |",
-        a.concurrency,
-        a.http_seconds,
-        count as f64 / a.http_seconds as f64,
-        http.p50,
-        http.p99,
-        errors
-    ));
+                    (times, errors)
+                }));
+            }
+            let mut all = Vec::new();
+            let mut errors = 0;
+            for t in tasks {
+                let (times, e) = t.await.unwrap();
+                all.extend(times);
+                errors += e;
+            }
+            (all.len(), errors, latency(all))
+        });
+        line(format!(
+            "| search over HTTP, {label}, {} concurrent clients, {} s | {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, {} errors |",
+            a.concurrency,
+            a.http_seconds,
+            count as f64 / a.http_seconds as f64,
+            http.p50,
+            http.p99,
+            errors
+        ));
+    }
     if let Some(w) = wrk(&base, &queries, &dir, a.concurrency, a.http_seconds) {
         line(w);
     }
