@@ -13,6 +13,7 @@ pub mod facets;
 pub mod fold;
 pub mod glossary;
 pub mod handlers;
+pub mod plan;
 pub mod query;
 pub mod schema;
 
