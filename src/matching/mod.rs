@@ -39,7 +39,7 @@ const QUERY_CONCEPTS: usize = 20;
 /// A word used by more than this share of the listings is not looked for.
 const COMMON_WORD: f32 = 0.15;
 /// Weight of a glossary concept both listings name, against a word both use.
-const W_CONCEPTS: f32 = 0.8;
+const W_CONCEPTS: f32 = 1.2;
 /// The most a candidate in the other language is lifted (see `matches`).
 const MAX_LIFT: f32 = 5.0;
 /// Weight of a shared syllable pair against the best shared word.
