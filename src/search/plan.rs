@@ -535,6 +535,22 @@ impl Plan {
             })
             .collect();
         let n_words = words.len().max(1) as f32;
+        // In a statement, a name of several syllables is looked for as its adjacent pairs
+        // (one short list each) rather than as every syllable (long lists of `xu`, `ly`).
+        if let (true, Some(c)) = (self.long && slot.words.len() > 1, slot.concept) {
+            let pairs: Vec<(Occur, Box<dyn Query>)> = slot
+                .words
+                .windows(2)
+                .map(|w| -> (Occur, Box<dyn Query>) {
+                    let p = format!("{}_{}", w[0][0].0, w[1][0].0);
+                    (Occur::Must, term_query(f.pairs, &p, W_BODY))
+                })
+                .collect();
+            return Box::new(DisjunctionMaxQuery::new(vec![
+                Box::new(BooleanQuery::new(pairs)),
+                term_query(f.concepts, &glossary::term(c), W_CONCEPT * n_words),
+            ]));
+        }
         let by_words: Option<Box<dyn Query>> = match words.len() {
             0 => None,
             1 => words.into_iter().next(),
