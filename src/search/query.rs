@@ -609,21 +609,18 @@ impl SearchIndex {
         let Some((last, first)) = words.split_last() else {
             return Ok(Vec::new());
         };
-        let either = |field_a: Field,
-                      field_b: Field,
-                      make: &dyn Fn(Field) -> Box<dyn Query>|
-         -> Box<dyn Query> {
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Should, make(field_a)),
-                (Occur::Should, make(field_b)),
-            ]))
+        // Completion draws on titles, keywords and experts' names.
+        let either = |make: &dyn Fn(Field) -> Box<dyn Query>| -> Box<dyn Query> {
+            Box::new(BooleanQuery::new(
+                [f.title, f.keywords, f.name]
+                    .into_iter()
+                    .map(|fld| (Occur::Should, make(fld)))
+                    .collect(),
+            ))
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in first {
-            clauses.push((
-                Occur::Must,
-                either(f.title, f.keywords, &|fld| term_query(fld, w, 1.0)),
-            ));
+            clauses.push((Occur::Must, either(&|fld| term_query(fld, w, 1.0))));
         }
         let pattern = format!("{}.*", last);
         let prefix = |fld: Field| -> Box<dyn Query> {
@@ -632,7 +629,7 @@ impl SearchIndex {
                 Err(_) => Box::new(TermQuery::new(term(fld, last), IndexRecordOption::Basic)),
             }
         };
-        clauses.push((Occur::Must, either(f.title, f.keywords, &prefix)));
+        clauses.push((Occur::Must, either(&prefix)));
         if let Some(k) = kind {
             clauses.push(filter(term_query(f.kind, k.as_str(), 1.0)));
         }

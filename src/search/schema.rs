@@ -13,7 +13,7 @@ use crate::catalog::repo::OrgBrief;
 
 /// Bump when the schema or the analysis changes: an index stamped with another version is
 /// rebuilt from the database at start-up.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Handles to every field.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +23,9 @@ pub struct Fields {
     pub title: Field,
     pub keywords: Field,
     pub summary: Field,
+    /// An expert's name, for completion only (an expert's title is a name, kept out of
+    /// `title` so that it weighs nothing in ranking).
+    pub name: Field,
     /// Every word of the listing (title, keywords, summary, description and the rest): one
     /// posting list per word, so that requiring each query word is an intersection of term
     /// lists rather than of unions over fields. The fields above add their weights on top.
@@ -73,6 +76,7 @@ pub fn build() -> (Schema, Fields) {
         title: b.add_text_field("title", text(VI_FOLD, true)),
         keywords: b.add_text_field("keywords", text(VI_FOLD, true)),
         summary: b.add_text_field("summary", text(VI_FOLD, false)),
+        name: b.add_text_field("name", text(VI_FOLD, true)),
         all: b.add_text_field("all", text(VI_FOLD, false)),
         pairs: b.add_text_field("pairs", text(PAIRS, false)),
         exact: b.add_text_field("exact", text(VI_EXACT, false)),
@@ -225,7 +229,9 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
     // weighs nothing more, and it names no concepts.
     let is_name = kind == Kind::Expert;
     let title_repeat = if is_name { 1 } else { ALL_TITLE_REPEAT };
-    if !is_name {
+    if is_name {
+        doc.add_text(f.name, &title);
+    } else {
         doc.add_text(f.title, &title);
     }
     for k in &keyword_texts {

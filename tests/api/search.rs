@@ -681,6 +681,24 @@ async fn an_experts_name_is_found_but_says_nothing_of_the_expertise() {
         Some("EXP-066"),
         "{v}"
     );
+    // The name still completes.
+    let v: Value = app
+        .get(
+            &format!("/api/v1/suggest?q={}", enc("ho thi thanh th")),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["text"] == "Hồ Thị Thanh Thủy"),
+        "{v}"
+    );
     // Expert Thủy works on federated learning, not on aquaculture (`thủy sản`).
     let v = search(&app, &format!("q={}&kind=expert", enc("thủy sản"))).await;
     let ids = external_ids(&v);
