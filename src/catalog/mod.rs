@@ -7,3 +7,4 @@ pub mod model;
 pub mod repo;
 pub mod service;
 pub mod taxonomy;
+pub mod view;

@@ -1,172 +1,22 @@
 //! Catalogue rules: who sees which listing and which of its details, who may change it,
 //! moderation, optimistic concurrency.
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::content::{known_keys, Content, Context};
 use super::model::{Action, Kind, ListingRow, NewListing, Status};
-use super::repo::{self, Filter, OrgBrief, Scope, Sort};
-use crate::accounts::model::{utc, Caller};
+use super::repo::{self, Filter, Scope, Sort};
+use crate::accounts::model::Caller;
 use crate::app::AppState;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, FieldError, Violations};
 use crate::organizations::repo as org_repo;
 
-/// Who is looking, with what they are entitled to.
-#[derive(Debug, Clone, Default)]
-pub struct Viewer {
-    pub user_id: Option<i64>,
-    pub moderator: bool,
-    pub org_ids: Vec<i64>,
-}
-
-impl Viewer {
-    pub fn load(conn: &mut DbConn, caller: Option<&Caller>) -> Result<Self, ApiError> {
-        Ok(match caller {
-            None => Self::default(),
-            Some(c) => Self {
-                user_id: Some(c.user_id),
-                moderator: c.role.can_moderate(),
-                org_ids: repo::org_ids_of(conn, c.user_id)?,
-            },
-        })
-    }
-
-    /// Belongs to the listing's side: its organisation's members, or the expert themself.
-    fn owns(&self, row: &ListingRow) -> bool {
-        let org = row
-            .organization_id
-            .is_some_and(|o| self.org_ids.contains(&o));
-        let own_profile = row.owner_user_id.is_some() && row.owner_user_id == self.user_id;
-        org || own_profile
-    }
-
-    pub fn can_see(&self, row: &ListingRow) -> bool {
-        row.status() == Status::Published || self.moderator || self.owns(row)
-    }
-
-    pub fn can_edit(&self, row: &ListingRow) -> bool {
-        self.moderator || self.owns(row)
-    }
-
-    /// A confidential need's owner, and an expert's contact details, are for the owner's
-    /// side and moderators only.
-    pub fn sees_private(&self, row: &ListingRow) -> bool {
-        self.moderator || self.owns(row)
-    }
-
-    fn scope(&self) -> Scope {
-        if self.moderator {
-            Scope::All
-        } else {
-            Scope::Visible {
-                org_ids: self.org_ids.clone(),
-                user_id: self.user_id,
-            }
-        }
-    }
-
-    /// The actions this viewer could take on the listing now.
-    fn actions(&self, row: &ListingRow) -> Vec<Action> {
-        if !self.can_edit(row) {
-            return Vec::new();
-        }
-        row.status()
-            .allowed()
-            .into_iter()
-            .filter(|a| !a.needs_moderator() || self.moderator)
-            .collect()
-    }
-}
-
-/// The owner organisation as a listing shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OrgSummary {
-    pub id: i64,
-    pub name: String,
-    pub org_type: String,
-    pub verified: bool,
-}
-
-/// A listing of any kind as the API shows it. The content fields are those of its kind
-/// (see `TechnologyFields`, `NeedFields`, `ExpertFields`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ListingView {
-    pub kind: Kind,
-    pub id: i64,
-    pub external_id: Option<String>,
-    pub status: Status,
-    /// Owner organisation; null for a confidential need unless you are its owner or a
-    /// moderator.
-    pub organization_id: Option<i64>,
-    pub organization: Option<OrgSummary>,
-    #[serde(flatten)]
-    pub content: Content,
-    /// Why a moderator rejected it (shown to its owner).
-    pub rejection_reason: Option<String>,
-    /// Send it back as `If-Match` (or `version`) when you update.
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub published_at: Option<DateTime<Utc>>,
-    /// State changes you may make now.
-    pub actions: Vec<Action>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListingList {
-    pub total: i64,
-    pub items: Vec<ListingView>,
-}
-
-pub fn view(row: &ListingRow, viewer: &Viewer, orgs: &HashMap<i64, OrgBrief>) -> ListingView {
-    let private = viewer.sees_private(row);
-    let hide_owner = row.data.confidential && !private;
-    let organization_id = row.organization_id.filter(|_| !hide_owner);
-    ListingView {
-        kind: row.kind(),
-        id: row.id,
-        external_id: row.external_id.clone(),
-        status: row.status(),
-        organization_id,
-        organization: organization_id
-            .and_then(|id| orgs.get(&id))
-            .map(|o| OrgSummary {
-                id: o.id,
-                name: o.name.clone(),
-                org_type: o.org_type.clone(),
-                verified: o.verified_at.is_some(),
-            }),
-        content: Content::from_data(row.kind(), &row.data, private),
-        rejection_reason: row.rejection_reason.clone().filter(|_| private),
-        version: row.version,
-        created_at: utc(row.created_at),
-        updated_at: utc(row.updated_at),
-        published_at: row.published_at.map(utc),
-        actions: viewer.actions(row),
-    }
-}
-
-fn views(
-    conn: &mut DbConn,
-    rows: &[ListingRow],
-    viewer: &Viewer,
-) -> Result<Vec<ListingView>, ApiError> {
-    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let orgs = repo::org_briefs(conn, &ids)?;
-    Ok(rows.iter().map(|r| view(r, viewer, &orgs)).collect())
-}
-
-fn one_view(conn: &mut DbConn, row: &ListingRow, viewer: &Viewer) -> Result<ListingView, ApiError> {
-    Ok(views(conn, std::slice::from_ref(row), viewer)?.remove(0))
-}
+use super::view::{one_view, views};
+pub use super::view::{view, ListingList, ListingView, OrgSummary, Viewer};
 
 fn not_found(kind: Kind) -> ApiError {
     ApiError::NotFound {
