@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::model::{Action, Kind, ListingRow, Status};
 use super::content::Content;
+use super::model::{Action, Kind, ListingRow, Status};
 use super::repo::{self, OrgBrief, Scope};
 use crate::accounts::model::{utc, Caller};
 use crate::db::DbConn;
@@ -160,6 +160,10 @@ pub(super) fn views(
     Ok(rows.iter().map(|r| view(r, viewer, &orgs)).collect())
 }
 
-pub(super) fn one_view(conn: &mut DbConn, row: &ListingRow, viewer: &Viewer) -> Result<ListingView, ApiError> {
+pub(super) fn one_view(
+    conn: &mut DbConn,
+    row: &ListingRow,
+    viewer: &Viewer,
+) -> Result<ListingView, ApiError> {
     Ok(views(conn, std::slice::from_ref(row), viewer)?.remove(0))
 }

@@ -5,8 +5,9 @@ use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
 
 use super::matches::{self, MatchList, MatchQuery, MatchView, ProposeMatch, TakeUpRequest};
+use super::offers::{self, OfferRequest};
 use super::service::{
-    self, DealList, DealQuery, DealView, DeclineRequest, MessageRequest, NoteRequest, OfferRequest,
+    self, DealList, DealQuery, DealView, DeclineRequest, MessageRequest, NoteRequest,
     OpenDealRequest, Timeline,
 };
 use crate::accounts::model::Caller;
@@ -163,7 +164,7 @@ pub async fn make_offer(
     id: web::Path<i64>,
     body: ApiJson<OfferRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = service::offer(&state, caller, id.into_inner(), body.0).await?;
+    let view = offers::offer(&state, caller, id.into_inner(), body.0).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -189,10 +190,10 @@ pub async fn answer_offer(
     let view = match action.as_str() {
         "accept" => {
             optional_body::<NoteRequest>(&body)?;
-            service::accept_offer(&state, caller, id, offer_id).await?
+            offers::accept_offer(&state, caller, id, offer_id).await?
         }
         "reject" => {
-            service::reject_offer(&state, caller, id, offer_id, optional_body(&body)?).await?
+            offers::reject_offer(&state, caller, id, offer_id, optional_body(&body)?).await?
         }
         _ => {
             return Err(ApiError::from_status(

@@ -4,8 +4,11 @@ pub mod handlers;
 pub mod matches;
 pub mod model;
 pub mod notify;
+pub mod offers;
 pub mod repo;
+mod rules;
 pub mod service;
 pub mod sweep;
+mod views;
 
 pub use sweep::sweep;

@@ -157,7 +157,7 @@ async fn listing_id(state: &AppState, external_id: &'static str) -> Result<Optio
 /// negotiation with an offer and a counter-offer, one awaiting an answer, and a broker's
 /// match awaiting take-up. Their emails land in the mail folder like any other.
 async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
-    use crate::deals::{matches, service};
+    use crate::deals::{matches, offers, service};
     let institute = demo_caller(state, ACCOUNTS[1].0).await?;
     let enterprise = demo_caller(state, ACCOUNTS[2].0).await?;
     let broker = demo_caller(state, ACCOUNTS[3].0).await?;
@@ -185,11 +185,11 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
     )
     .await?;
     service::accept(state, institute, deal.id).await?;
-    service::offer(
+    offers::offer(
         state,
         enterprise,
         deal.id,
-        service::OfferRequest {
+        offers::OfferRequest {
             transfer_mode: Some("license".into()),
             price_vnd: Some(1_200_000_000),
             duration_months: Some(36),
@@ -198,11 +198,11 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
         },
     )
     .await?;
-    service::offer(
+    offers::offer(
         state,
         institute,
         deal.id,
-        service::OfferRequest {
+        offers::OfferRequest {
             transfer_mode: Some("license".into()),
             price_vnd: Some(1_500_000_000),
             duration_months: Some(36),

@@ -1,0 +1,314 @@
+//! Offers and counter-offers: made, answered, accepted or rejected.
+
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::model::{DealAction, DealRow, DealStatus, NewOffer, OfferRow, OfferStatus, Side};
+use super::notify::{deal_ctx, offer_ctx, tell};
+use super::repo::{self, DealChange};
+use crate::accounts::model::Caller;
+use crate::app::AppState;
+use crate::catalog::taxonomy;
+use crate::db::{self, DbConn};
+use crate::http::error::{ApiError, Violations};
+use crate::notify::{format, Event};
+use crate::validate::optional_text;
+
+use super::rules::*;
+
+use super::service::*;
+use super::views::*;
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferRequest {
+    /// A transfer mode code (see `/api/v1/vocabularies`).
+    pub transfer_mode: Option<String>,
+    /// Price in whole đồng.
+    pub price_vnd: Option<i64>,
+    /// 1–600 months.
+    pub duration_months: Option<i32>,
+    /// Where the rights apply, e.g. "Việt Nam".
+    pub territory: Option<String>,
+    /// Other conditions (training, royalties, warranties…).
+    pub conditions: Option<String>,
+}
+
+/// Proposes terms. It replaces the open offer, if any (a counter-offer), and moves an
+/// accepted deal into negotiation.
+pub async fn offer(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    req: OfferRequest,
+) -> Result<DealView, ApiError> {
+    let mut v = Violations::new();
+    let mode = v.required("transfer_mode", req.transfer_mode, |s| {
+        taxonomy::transfer_mode(s.trim()).map(str::to_owned)
+    });
+    let price = v
+        .optional("price_vnd", req.price_vnd, |p| {
+            if (0..=1_000_000_000_000_000).contains(&p) {
+                Ok(p)
+            } else {
+                Err("must be between 0 and 10^18 đồng".into())
+            }
+        })
+        .flatten();
+    let duration = v
+        .optional("duration_months", req.duration_months, |m| {
+            if (1..=600).contains(&m) {
+                Ok(m)
+            } else {
+                Err("must be between 1 and 600 months".into())
+            }
+        })
+        .flatten();
+    let territory = v
+        .optional("territory", req.territory, |s| optional_text(&s, 200))
+        .flatten()
+        .flatten();
+    let conditions = v
+        .optional("conditions", req.conditions, |s| optional_text(&s, 5000))
+        .flatten()
+        .flatten();
+    v.finish()?;
+    let Some(mode) = mode else {
+        return Err(ApiError::internal("validation passed without values"));
+    };
+    act(state, caller, id, move |conn, st, deal, listing, side| {
+        check(deal, side, DealAction::Offer)?;
+        let now = db::now();
+        let superseded: Vec<i64> = repo::offers(conn, deal.id)?
+            .into_iter()
+            .filter(|o| o.status == OfferStatus::Open.as_str())
+            .map(|o| o.id)
+            .collect();
+        repo::close_open_offers(
+            conn,
+            deal.id,
+            OfferStatus::Superseded,
+            Some(caller.user_id),
+            now,
+        )?;
+        let offer_id = repo::insert_offer(
+            conn,
+            &NewOffer {
+                deal_id: deal.id,
+                made_by_user_id: Some(caller.user_id),
+                side: side.as_str().into(),
+                transfer_mode: mode,
+                price_vnd: price,
+                duration_months: duration,
+                territory,
+                conditions,
+                status: OfferStatus::Open.as_str().into(),
+                created_at: now,
+            },
+        )?;
+        let to = (deal.status() == DealStatus::Accepted).then_some(DealStatus::Negotiating);
+        apply(
+            conn,
+            deal,
+            &DealChange {
+                status: to.map(|s| s.as_str().to_owned()),
+                ..Default::default()
+            },
+            now,
+        )?;
+        let event = record(
+            conn,
+            deal,
+            Step {
+                actor: Some(caller.user_id),
+                side,
+                kind: "offer_made",
+                to,
+                message: None,
+                offer_id: Some(offer_id),
+                details: (!superseded.is_empty()).then(|| json!({"supersedes": superseded})),
+            },
+            now,
+        )?;
+        let offer = repo::find_offer(conn, offer_id)?
+            .ok_or_else(|| ApiError::internal("offer vanished"))?;
+        let (name, org) = actor_name(conn, deal, listing, side, caller.user_id)?;
+        let ctx = deal_ctx(deal, listing);
+        let counter = !superseded.is_empty();
+        let others: Vec<Side> = [side.other(), Some(Side::Broker)]
+            .into_iter()
+            .flatten()
+            .collect();
+        tell(
+            conn,
+            &st.settings,
+            deal,
+            Event::OfferMade,
+            &format!("deal-event:{event}"),
+            &others,
+            Some(caller.user_id),
+            |locale| {
+                json!({"deal": ctx, "actor_name": name, "actor_org": org,
+                       "offer": offer_ctx(&offer, locale), "counter": counter})
+            },
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// The open offer the other side made: only the latest offer can be answered.
+fn answerable(
+    conn: &mut DbConn,
+    deal: &DealRow,
+    side: Side,
+    offer_id: i64,
+) -> Result<OfferRow, ApiError> {
+    let offers = repo::offers(conn, deal.id)?;
+    let offer = offers
+        .iter()
+        .find(|o| o.id == offer_id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound {
+            code: "offer_not_found",
+            detail: "this deal has no such offer".into(),
+        })?;
+    if side == Side::Moderator {
+        return Err(ApiError::forbidden(
+            "moderators can read deals but not act in them",
+        ));
+    }
+    if Side::parse(&offer.side).ok().and_then(Side::other) != Some(side) {
+        return Err(ApiError::forbidden(
+            "only the party the offer was made to may answer it",
+        ));
+    }
+    if offer.status != OfferStatus::Open.as_str() {
+        let latest = offers.last().map(|o| o.id).unwrap_or(offer.id);
+        return Err(ApiError::Conflict {
+            code: if offer.status == OfferStatus::Superseded.as_str() {
+                "offer_superseded"
+            } else {
+                "offer_closed"
+            },
+            detail: format!(
+                "offer {offer_id} is {}; only the latest open offer (now {latest}) can be answered",
+                offer.status
+            ),
+        });
+    }
+    if deal.status() != DealStatus::Negotiating {
+        return Err(ApiError::InvalidTransition {
+            detail: format!("a deal that is {} has no offer to answer", deal.status),
+            current: deal.status.clone(),
+            allowed: allowed(deal.status(), side)
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+        });
+    }
+    Ok(offer)
+}
+
+/// Accepts the latest offer: the deal is agreed on its terms.
+pub async fn accept_offer(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    offer_id: i64,
+) -> Result<DealView, ApiError> {
+    act(state, caller, id, move |conn, st, deal, listing, side| {
+        let offer = answerable(conn, deal, side, offer_id)?;
+        let now = db::now();
+        repo::decide_offer(conn, offer.id, OfferStatus::Accepted, caller.user_id, now)?;
+        apply(
+            conn,
+            deal,
+            &DealChange {
+                status: Some(DealStatus::Agreed.as_str().into()),
+                agreed_offer_id: Some(Some(offer.id)),
+                agreed_value_vnd: Some(offer.price_vnd),
+                closed_at: Some(Some(now)),
+                ..Default::default()
+            },
+            now,
+        )?;
+        let event = record(
+            conn,
+            deal,
+            Step {
+                actor: Some(caller.user_id),
+                side,
+                kind: "agreed",
+                to: Some(DealStatus::Agreed),
+                message: None,
+                offer_id: Some(offer.id),
+                details: Some(json!({"agreed_value_vnd": offer.price_vnd})),
+            },
+            now,
+        )?;
+        let ctx = deal_ctx(deal, listing);
+        tell(
+            conn,
+            &st.settings,
+            deal,
+            Event::DealAgreed,
+            &format!("deal-event:{event}"),
+            &[Side::Requester, Side::Owner, Side::Broker],
+            None,
+            |locale| {
+                json!({"deal": ctx, "offer": offer_ctx(&offer, locale),
+                       "value": offer.price_vnd.map(|p| format::vnd(p, locale))})
+            },
+        )?;
+        tracing::info!(deal_id = deal.id, offer_id = offer.id, "deal agreed");
+        Ok(())
+    })
+    .await
+}
+
+pub async fn reject_offer(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    offer_id: i64,
+    req: NoteRequest,
+) -> Result<DealView, ApiError> {
+    let note = parse_note(req.note)?;
+    act(state, caller, id, move |conn, st, deal, listing, side| {
+        let offer = answerable(conn, deal, side, offer_id)?;
+        let now = db::now();
+        repo::decide_offer(conn, offer.id, OfferStatus::Rejected, caller.user_id, now)?;
+        apply(conn, deal, &DealChange::default(), now)?;
+        let event = record(
+            conn,
+            deal,
+            Step {
+                actor: Some(caller.user_id),
+                side,
+                kind: "offer_rejected",
+                to: None,
+                message: note,
+                offer_id: Some(offer.id),
+                details: None,
+            },
+            now,
+        )?;
+        let (name, _) = actor_name(conn, deal, listing, side, caller.user_id)?;
+        let ctx = deal_ctx(deal, listing);
+        let maker = Side::parse(&offer.side).unwrap_or(Side::Requester);
+        tell(
+            conn,
+            &st.settings,
+            deal,
+            Event::OfferRejected,
+            &format!("deal-event:{event}"),
+            &[maker],
+            Some(caller.user_id),
+            |locale| json!({"deal": ctx, "actor_name": name, "offer": offer_ctx(&offer, locale)}),
+        )?;
+        Ok(())
+    })
+    .await
+}
