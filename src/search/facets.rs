@@ -120,7 +120,17 @@ pub struct SampledSegment {
     stride: u32,
     /// xorshift state: which matches a sampled level takes.
     rng: u64,
+    /// Matches taken but not counted yet (see [`SampledSegment::flush`]).
+    pending: Vec<DocId>,
+    /// Their stride, per match.
+    pending_weight: Vec<u64>,
+    bits: [Vec<u64>; 2],
 }
+
+/// Matches counted together: their bits are read in one batch per column, so the reads
+/// (mostly cache misses, the matches being spread over the segment) overlap instead of
+/// waiting one by one between two steps of the query.
+const BATCH: usize = 64;
 
 impl SampledSegment {
     fn coin(&mut self) -> u64 {
@@ -131,15 +141,30 @@ impl SampledSegment {
     }
 
     fn count(&mut self, doc: DocId) {
-        let weight = u64::from(self.stride);
+        self.pending.push(doc);
+        self.pending_weight.push(u64::from(self.stride));
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let n = self.pending.len();
         for (w, column) in self.words.iter().enumerate() {
-            let mut x = column.get_val(doc);
-            while x != 0 {
-                let bit = x.trailing_zeros() as usize;
-                self.counts[w * 64 + bit] += weight;
-                x &= x - 1;
+            let bits = &mut self.bits[w];
+            bits.resize(n, 0);
+            column.get_vals(&self.pending, bits);
+            for (&x, &weight) in bits.iter().zip(&self.pending_weight) {
+                let mut x = x;
+                while x != 0 {
+                    let bit = x.trailing_zeros() as usize;
+                    self.counts[w * 64 + bit] += weight;
+                    x &= x - 1;
+                }
             }
         }
+        self.pending.clear();
+        self.pending_weight.clear();
     }
 }
 
@@ -167,6 +192,9 @@ impl Collector for SampledFacets {
             level_end: EXACT_UP_TO,
             stride: 1,
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(ord),
+            pending: Vec::with_capacity(BATCH),
+            pending_weight: Vec::with_capacity(BATCH),
+            bits: [Vec::with_capacity(BATCH), Vec::with_capacity(BATCH)],
         })
     }
 
@@ -219,7 +247,8 @@ impl SegmentCollector for SampledSegment {
         self.seen += 1;
     }
 
-    fn harvest(self) -> SegmentTally {
+    fn harvest(mut self) -> SegmentTally {
+        self.flush();
         SegmentTally {
             counts: self.counts,
             sampled: self.stride > 1,

@@ -9,8 +9,8 @@
 //! and folded once, in a table made from those same steps; anything else takes their path.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, Stemmer, TextAnalyzer, Token,
@@ -250,6 +250,19 @@ pub(crate) const MEMO_LIMIT: usize = 200_000;
 #[derive(Clone, Default)]
 pub struct ExactTokenizer {
     tokens: Vec<Token>,
+    /// When set, only words whose folded form is here are spelled out; the others come
+    /// out empty (for snippets: only the highlighted words need their spelling).
+    only: Option<Arc<HashSet<String>>>,
+}
+
+impl ExactTokenizer {
+    /// A tokenizer that spells out only the words folding to one of `folded`.
+    pub fn only(folded: HashSet<String>) -> Self {
+        ExactTokenizer {
+            tokens: Vec::new(),
+            only: Some(Arc::new(folded)),
+        }
+    }
 }
 
 pub struct ExactStream<'a> {
@@ -267,7 +280,10 @@ impl Tokenizer for ExactTokenizer {
         while s.advance() {
             let t = s.token();
             let written = &text[t.offset_from..t.offset_to];
-            let exact = if written.is_ascii() {
+            let wanted = self.only.as_ref().is_none_or(|o| o.contains(&t.text));
+            let exact = if !wanted {
+                String::new()
+            } else if written.is_ascii() {
                 written.to_ascii_lowercase()
             } else {
                 spellings(&written.to_lowercase(), &t.text).0

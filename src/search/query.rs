@@ -13,11 +13,13 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Order, Score, TantivyDocument, Term};
 use utoipa::ToSchema;
 
 use super::analysis::{self, folded};
 use super::facets::{self, SampledFacets};
+use super::fold::ExactTokenizer;
 use super::glossary;
 use super::plan::term;
 pub(crate) use super::plan::term_query;
@@ -475,7 +477,9 @@ impl SearchIndex {
         let (highlight, accented) = plan.highlights();
         let snippets = {
             let analyzer = if accented {
-                analysis::vi_exact()
+                // Only the words that fold like a highlighted one need their spelling.
+                let folded = highlight.keys().flat_map(|k| folded(k)).collect();
+                TextAnalyzer::from(ExactTokenizer::only(folded))
             } else {
                 analysis::vi_fold()
             };
