@@ -1,95 +1,12 @@
-//! Start-up: open and migrate the database, prepare folders, bind and build the server.
+//! Start-up: bind and build the server, start the indexer and the worker.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::accounts::password::Hasher;
 use crate::config::Settings;
-use crate::db::Db;
-use crate::http::error::ApiError;
-use crate::notify::mailer::Mailer;
-use crate::search::SearchIndex;
-
-/// What every request handler and background task shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub hasher: Arc<Hasher>,
-    /// The search index; opened by the server (command-line tools that only touch the
-    /// database leave it closed, so they can run beside a server).
-    pub search: Option<Arc<SearchIndex>>,
-    /// Delivers email (see `email.transport`).
-    pub mailer: Mailer,
-    /// Wakes this process's worker when a change queued email.
-    pub outbox_wake: Arc<tokio::sync::Notify>,
-}
-
-impl AppState {
-    /// Opens the database (migrating SQLite always, PostgreSQL when `auto_migrate` is on),
-    /// creates the data folders and prepares the password hasher.
-    pub fn prepare(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::open(
-            settings.database.url.expose(),
-            settings.database.pool_size,
-            Duration::from_secs(settings.database.connection_timeout_seconds),
-        )?;
-        if !db.target().is_postgres() || settings.database.auto_migrate {
-            let applied = db.migrate()?;
-            if !applied.is_empty() {
-                tracing::info!(?applied, database = %db.target().redacted(), "migrations applied");
-            }
-        } else if db.has_pending_migrations()? {
-            anyhow::bail!(
-                "the PostgreSQL database {} has pending migrations: run `techex migrate` \
-                 (or set database.auto_migrate = true)",
-                db.target().redacted()
-            );
-        }
-        std::fs::create_dir_all(&settings.search.index_dir).with_context(|| {
-            format!(
-                "cannot create the index folder {}",
-                settings.search.index_dir.display()
-            )
-        })?;
-        // Creates the mail folder for the file transport.
-        let mailer = Mailer::from_settings(&settings.email).context("email transport")?;
-        let hasher = Hasher::new(&settings.auth.argon2).map_err(anyhow::Error::msg)?;
-        Ok(Self {
-            settings: Arc::new(settings),
-            db,
-            hasher: Arc::new(hasher),
-            search: None,
-            mailer,
-            outbox_wake: Arc::new(tokio::sync::Notify::new()),
-        })
-    }
-
-    /// Tells this process's worker that email was queued (after the commit).
-    pub fn wake_outbox(&self) {
-        self.outbox_wake.notify_one();
-    }
-
-    /// Opens the search index (rebuilding it from the database when needed).
-    pub fn open_search(&mut self) -> anyhow::Result<Arc<SearchIndex>> {
-        if let Some(s) = &self.search {
-            return Ok(Arc::clone(s));
-        }
-        let index = SearchIndex::open(&self.settings.search.index_dir, self.db.clone())?;
-        self.search = Some(Arc::clone(&index));
-        Ok(index)
-    }
-
-    /// The search index, or 503 where this process has none.
-    pub fn search(&self) -> Result<Arc<SearchIndex>, ApiError> {
-        self.search.clone().ok_or_else(|| {
-            ApiError::Unavailable("the search index is not open in this process".into())
-        })
-    }
-}
+pub use crate::state::AppState;
 
 /// A bound, ready-to-run server.
 pub struct Application {

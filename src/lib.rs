@@ -15,5 +15,6 @@ pub mod matching;
 pub mod notify;
 pub mod organizations;
 pub mod search;
+pub mod state;
 pub mod telemetry;
 pub mod validate;

@@ -8,9 +8,9 @@ use super::model::{
     UpdateMeRequest, UserView,
 };
 use super::service;
-use crate::app::AppState;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{client_addr, ApiJson};
+use crate::state::AppState;
 
 /// Create an account.
 #[utoipa::path(

@@ -11,8 +11,7 @@ use utoipa::ToSchema;
 use super::model::{Caller, Locale, User, UserView};
 use super::password::check_policy;
 use super::repo;
-use super::service::{blocking, new_token, token_hash};
-use crate::app::AppState;
+use super::tokens::{blocking, new_token, token_hash};
 use crate::config::Settings;
 use crate::db::schema::{account_tokens as at, users};
 use crate::db::{self, DbConn};
@@ -20,6 +19,7 @@ use crate::http::error::{ApiError, Violations};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
 use crate::per_backend;
+use crate::state::AppState;
 use crate::validate::Email;
 
 const VERIFY: &str = "verify_email";

@@ -7,3 +7,4 @@ pub mod password;
 pub mod repo;
 pub mod service;
 pub mod throttle;
+pub mod tokens;

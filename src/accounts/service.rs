@@ -1,8 +1,6 @@
 //! Account rules: registration, sign-in, tokens, profile and password changes.
 
-use base64::Engine;
 use chrono::Duration;
-use sha2::{Digest, Sha256};
 
 use super::model::{
     utc, Caller, ChangePasswordRequest, Locale, LoginRequest, LoginResponse, MeView, NewUser,
@@ -11,9 +9,10 @@ use super::model::{
 use super::password::check_policy;
 use super::repo;
 use super::throttle::{self, Subject};
-use crate::app::AppState;
+use super::tokens::{blocking, new_token, token_hash};
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
+use crate::state::AppState;
 use crate::validate::{clean_text, text, Email};
 
 fn invalid_credentials() -> ApiError {
@@ -30,29 +29,8 @@ fn invalid_token() -> ApiError {
     }
 }
 
-/// Runs CPU-heavy work (Argon2) on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))
-}
-
 fn view(user: &super::model::User) -> Result<UserView, ApiError> {
     UserView::try_from(user).map_err(ApiError::internal)
-}
-
-/// Stored form of a bearer token: its SHA-256. The token itself is never stored.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-pub(crate) fn new_token() -> String {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Issues a token for `user_id` inside the caller's connection.

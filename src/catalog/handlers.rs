@@ -13,9 +13,9 @@ use super::model::{Action, Kind};
 use super::service::{self, ListQuery, ListingView, QueueQuery, TransitionRequest};
 use super::taxonomy::{self, Term};
 use crate::accounts::model::Caller;
-use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, ApiJson, ApiQuery, MaybeCaller};
+use crate::state::AppState;
 
 /// The version in `If-Match`: `"3"`, `W/"3"` or `3`.
 fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {

@@ -10,10 +10,10 @@ use super::content::{known_keys, Content, Context};
 use super::model::{Action, Kind, ListingRow, NewListing, Status};
 use super::repo::{self, Filter, Scope, Sort};
 use crate::accounts::model::Caller;
-use crate::app::AppState;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, FieldError, Violations};
 use crate::organizations::repo as org_repo;
+use crate::state::AppState;
 
 use super::view::{one_view, views};
 pub use super::view::{view, ListingList, ListingView, OrgSummary, Viewer};

@@ -11,9 +11,9 @@ use super::service::{
     OpenDealRequest, Timeline,
 };
 use crate::accounts::model::Caller;
-use crate::app::AppState;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{parse_json, ApiJson, ApiQuery};
+use crate::state::AppState;
 
 /// An optional JSON body: empty means the defaults.
 fn optional_body<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, ApiError> {

@@ -12,7 +12,6 @@ use super::model::{MatchRow, MatchStatus, NewMatch};
 use super::repo;
 use super::service::{self, DealView, Who};
 use crate::accounts::model::{utc, Caller};
-use crate::app::AppState;
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::schema::organizations as org;
@@ -20,6 +19,7 @@ use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
+use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -8,11 +8,11 @@ use super::model::{DealAction, DealRow, DealStatus, NewOffer, OfferRow, OfferSta
 use super::notify::{deal_ctx, offer_ctx, tell};
 use super::repo::{self, DealChange};
 use crate::accounts::model::Caller;
-use crate::app::AppState;
 use crate::catalog::taxonomy;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::{format, Event};
+use crate::state::AppState;
 use crate::validate::optional_text;
 
 use super::rules::*;

@@ -9,11 +9,11 @@ use super::model::{DealStatus, Side};
 use super::notify::{deal_ctx, tell};
 use super::repo::{self, DealChange};
 use super::service::{apply, record, Step};
-use crate::app::AppState;
 use crate::catalog::repo as listings;
 use crate::db;
 use crate::http::error::ApiError;
 use crate::notify::{format, Event};
+use crate::state::AppState;
 
 const BATCH: i64 = 100;
 

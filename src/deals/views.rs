@@ -11,11 +11,11 @@ use super::model::{
 use super::repo::{self, DealFilter, OrgContact};
 use super::rules::*;
 use crate::accounts::model::{utc, Caller};
-use crate::app::AppState;
 use crate::catalog::model::{Kind, ListingRow};
 use crate::catalog::repo as listings;
 use crate::db::DbConn;
 use crate::http::error::{ApiError, Violations};
+use crate::state::AppState;
 
 /// How to reach a party: shown once the request is accepted.
 #[derive(Debug, Clone, Serialize, ToSchema)]

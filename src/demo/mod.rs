@@ -8,10 +8,10 @@ use diesel::prelude::*;
 
 use crate::accounts::model::{Caller, Locale, Role};
 use crate::accounts::service as accounts;
-use crate::app::AppState;
 use crate::db::schema::{listings, organizations, users};
 use crate::http::error::ApiError;
 use crate::imports::{import, ImportReport};
+use crate::state::AppState;
 
 const FILES: [&str; 5] = [
     include_str!("data/organizations.jsonl"),

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::error::{ApiError, FieldError};
 use crate::accounts::model::{Caller, Locale};
 use crate::accounts::service;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Largest body read and discarded after a 413, so the client still receives the answer
 /// instead of a reset connection; past it the connection is simply closed.

@@ -16,7 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use self::error::ApiError;
 use self::extract::BodyLimit;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::{accounts, catalog, deals, imports, matching, notify, organizations, search};
 
 async fn unknown_route() -> Result<HttpResponse, ApiError> {
@@ -69,8 +69,8 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
                     .configure(accounts::handlers::routes)
                     .service(
                         web::resource("/me/notifications")
-                            .route(web::get().to(notify::prefs::get_prefs))
-                            .route(web::put().to(notify::prefs::put_prefs)),
+                            .route(web::get().to(notify::handlers::get_prefs))
+                            .route(web::put().to(notify::handlers::put_prefs)),
                     )
                     .configure(deals::handlers::routes)
                     .configure(organizations::handlers::routes)

@@ -10,9 +10,9 @@ use utoipa::IntoParams;
 
 use super::{export_page, import, ExportKind, ImportReport};
 use crate::accounts::model::Caller;
-use crate::app::AppState;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::ApiQuery;
+use crate::state::AppState;
 
 /// Import listings in the interchange format (JSON Lines): organisations, technologies,
 /// needs and experts. Imported listings are published; the same `external_id` again

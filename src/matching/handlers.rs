@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::MatchItem;
-use crate::app::AppState;
 use crate::catalog::model::Kind;
 use crate::catalog::service::visible_row;
 use crate::http::error::{ApiError, Problem, Violations};
 use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

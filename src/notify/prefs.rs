@@ -1,18 +1,13 @@
 //! Which optional emails each account wants. Account mail (verification, password reset,
 //! security notices) is not optional and has no switch.
 
-use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::templates::Category;
-use crate::accounts::model::Caller;
-use crate::app::AppState;
 use crate::db::schema::notification_prefs as np;
 use crate::db::{self, DbConn};
-use crate::http::error::{ApiError, Problem};
-use crate::http::extract::ApiJson;
 use crate::per_backend;
 
 /// Email preferences of the signed-in account. Every switch is on for a new account.
@@ -103,56 +98,13 @@ fn save(conn: &mut DbConn, user_id: i64, p: &NotificationPrefs) -> QueryResult<u
         .execute(c))
 }
 
-/// Your email preferences.
-#[utoipa::path(
-    get, path = "/api/v1/me/notifications", tag = "accounts",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The preferences", body = NotificationPrefs),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn get_prefs(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let prefs = state
-        .db
-        .run(move |conn| Ok(load(conn, caller.user_id)?))
-        .await?;
-    Ok(HttpResponse::Ok().json(prefs))
-}
-
-/// Switch optional emails on or off. Account mail always goes.
-#[utoipa::path(
-    put, path = "/api/v1/me/notifications", tag = "accounts",
-    security(("bearer" = [])),
-    request_body = UpdatePrefs,
-    responses(
-        (status = 200, description = "Saved", body = NotificationPrefs),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn put_prefs(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: ApiJson<UpdatePrefs>,
-) -> Result<HttpResponse, ApiError> {
-    let u = body.0;
-    let prefs = state
-        .db
-        .run(move |conn| {
-            db::write_tx(conn, |conn| {
-                let mut p = load(conn, caller.user_id)?;
-                p.deal_activity = u.deal_activity.unwrap_or(p.deal_activity);
-                p.deal_messages = u.deal_messages.unwrap_or(p.deal_messages);
-                p.match_proposals = u.match_proposals.unwrap_or(p.match_proposals);
-                p.reminders = u.reminders.unwrap_or(p.reminders);
-                save(conn, caller.user_id, &p)?;
-                Ok::<_, ApiError>(p)
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(prefs))
+/// Applies the switches given and stores the result (in the caller's transaction).
+pub fn update(conn: &mut DbConn, user_id: i64, u: UpdatePrefs) -> QueryResult<NotificationPrefs> {
+    let mut p = load(conn, user_id)?;
+    p.deal_activity = u.deal_activity.unwrap_or(p.deal_activity);
+    p.deal_messages = u.deal_messages.unwrap_or(p.deal_messages);
+    p.match_proposals = u.match_proposals.unwrap_or(p.match_proposals);
+    p.reminders = u.reminders.unwrap_or(p.reminders);
+    save(conn, user_id, &p)?;
+    Ok(p)
 }

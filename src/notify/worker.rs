@@ -8,10 +8,10 @@ use rand::Rng;
 
 use super::mailer::{self, Mailer, SendError};
 use super::outbox::{self, OutboxRow};
-use crate::app::AppState;
 use crate::config::OutboxSettings;
 use crate::db;
 use crate::http::error::ApiError;
+use crate::state::AppState;
 
 /// When the `attempts`-th failed attempt is retried: exponential from the base, capped,
 /// with up to 10 % jitter so that workers do not retry in lockstep.

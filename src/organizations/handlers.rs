@@ -8,9 +8,9 @@ use super::model::{
 };
 use super::service;
 use crate::accounts::model::Caller;
-use crate::app::AppState;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, MaybeCaller};
+use crate::state::AppState;
 
 /// Register an organisation; the caller becomes its administrator.
 #[utoipa::path(

@@ -7,9 +7,9 @@ use super::model::{
 use super::repo::{self, Filter};
 use crate::accounts::model::Caller;
 use crate::accounts::repo as accounts_repo;
-use crate::app::AppState;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
+use crate::state::AppState;
 use crate::validate::{optional_text, text, web_url, Email};
 
 fn tax_code_taken() -> ApiError {

@@ -6,12 +6,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::query::{Filters, Request, SearchResponse, SortBy, Suggestion};
 use crate::accounts::model::Locale;
-use crate::app::AppState;
 use crate::catalog::model::Kind;
 use crate::catalog::taxonomy;
 use crate::http::error::{ApiError, Problem, Violations};
 use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
 use crate::organizations::model::OrgType;
+use crate::state::AppState;
 
 const MAX_QUERY_CHARS: usize = 500;
 
