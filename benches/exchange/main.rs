@@ -490,13 +490,15 @@ fn main() {
     let queries = Arc::new(queries);
     // The search-box queries, then the realistic mix (70 % short, 10 % long statements,
     // 10 % English, 10 % typos).
-    let mix: Vec<String> = corpus::query_mix(a.queries.max(100), &mut corpus::Rng::new(11))
-        .into_iter()
-        .map(|(_, q)| q)
-        .collect();
+    let mix: Arc<Vec<String>> = Arc::new(
+        corpus::query_mix(a.queries.max(100), &mut corpus::Rng::new(11))
+            .into_iter()
+            .map(|(_, q)| q)
+            .collect(),
+    );
     for (label, list) in [
         ("search-box queries", Arc::clone(&queries)),
-        ("the mix", Arc::new(mix)),
+        ("the mix", Arc::clone(&mix)),
     ] {
         let (count, errors, http) = rt.block_on(async {
             let client = reqwest::Client::builder()
@@ -555,7 +557,16 @@ fn main() {
         ));
     }
     if let Some(w) = wrk(&base, &queries, &dir, a.concurrency, a.http_seconds) {
-        line(w);
+        line(w.replace(
+            "search over HTTP with wrk",
+            "search over HTTP with wrk, search-box queries",
+        ));
+    }
+    if let Some(w) = wrk(&base, &mix, &dir, a.concurrency, a.http_seconds) {
+        line(w.replace(
+            "search over HTTP with wrk",
+            "search over HTTP with wrk, the mix (70 % short, 10 % long, 10 % English, 10 % typos)",
+        ));
     }
     // The same load with the result cache on: the queries repeat, as popular searches do.
     index.set_result_cache(1024);
