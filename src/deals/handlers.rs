@@ -6,10 +6,8 @@ use serde::de::DeserializeOwned;
 
 use super::matches::{self, MatchList, MatchQuery, MatchView, ProposeMatch, TakeUpRequest};
 use super::offers::{self, OfferRequest};
-use super::service::{
-    self, DealList, DealQuery, DealView, DeclineRequest, MessageRequest, NoteRequest,
-    OpenDealRequest, Timeline,
-};
+use super::service::{self, DeclineRequest, MessageRequest, NoteRequest, OpenDealRequest};
+use super::views::{self, DealList, DealQuery, DealView, Timeline};
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{parse_json, ApiJson, ApiQuery};
@@ -66,7 +64,7 @@ pub async fn list(
     caller: Caller,
     q: ApiQuery<DealQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::list(&state, caller, q.0).await?))
+    Ok(HttpResponse::Ok().json(views::list(&state, caller, q.0).await?))
 }
 
 /// One deal. Contact details of the other side appear once the request is accepted.
@@ -84,7 +82,7 @@ pub async fn get(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(service::get(&state, caller, id.into_inner()).await?))
+    Ok(ok(views::get(&state, caller, id.into_inner()).await?))
 }
 
 /// Every step of a deal with its actor and time.
@@ -102,7 +100,7 @@ pub async fn timeline(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::timeline(&state, caller, id.into_inner(), false).await?))
+    Ok(HttpResponse::Ok().json(views::timeline(&state, caller, id.into_inner(), false).await?))
 }
 
 /// The messages of a deal, oldest first.
@@ -120,7 +118,7 @@ pub async fn messages(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::timeline(&state, caller, id.into_inner(), true).await?))
+    Ok(HttpResponse::Ok().json(views::timeline(&state, caller, id.into_inner(), true).await?))
 }
 
 /// Post a message (the parties and the broker, while the deal is open).

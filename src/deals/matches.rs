@@ -10,7 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::model::{MatchRow, MatchStatus, NewMatch};
 use super::repo;
-use super::service::{self, DealView, Who};
+use super::rules::Who;
+use super::service;
+use super::views::{self, DealView};
 use crate::accounts::model::{utc, Caller};
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
@@ -473,7 +475,7 @@ pub async fn take_up(
                     Some(who.user_id),
                     |_| json!({"match": ctx, "actor_name": taker, "actor_org": taker_org}),
                 )?;
-                service::view(conn, &deal, about, super::model::Side::Requester)
+                views::view(conn, &deal, about, super::model::Side::Requester)
             })
         })
         .await?;

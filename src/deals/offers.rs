@@ -15,10 +15,9 @@ use crate::notify::{format, Event};
 use crate::state::AppState;
 use crate::validate::optional_text;
 
-use super::rules::*;
-
-use super::service::*;
-use super::views::*;
+use super::rules::{allowed, check};
+use super::service::{act, actor_name, apply, parse_note, record, NoteRequest, Step};
+use super::views::DealView;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -24,9 +24,9 @@ use crate::notify::{format, Event};
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
-use super::rules::*;
 pub use super::rules::{allowed, managed_by_exchange, Who};
-pub use super::views::*;
+use super::rules::{check, deal_not_found};
+use super::views::{listing_of, view, DealView};
 
 // ---------------------------------------------------------------------------------------
 // Acting

@@ -9,7 +9,7 @@ use super::model::{
     DealAction, DealRow, DealStatus, DeclineReason, EventRow, OfferRow, OfferStatus, Side,
 };
 use super::repo::{self, DealFilter, OrgContact};
-use super::rules::*;
+use super::rules::{allowed, deal_not_found, Who};
 use crate::accounts::model::{utc, Caller};
 use crate::catalog::model::{Kind, ListingRow};
 use crate::catalog::repo as listings;
