@@ -4,7 +4,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
 
-use super::matches::{self, MatchList, MatchQuery, MatchView, ProposeMatch, TakeUpRequest};
+use super::matches::{
+    self, MatchList, MatchView, ProposeMatch, ProposedMatchesQuery, TakeUpRequest,
+};
 use super::offers::{self, OfferRequest};
 use super::service::{self, DeclineRequest, MessageRequest, NoteRequest, OpenDealRequest};
 use super::views::{self, DealList, DealQuery, DealView, Timeline};
@@ -268,13 +270,13 @@ pub async fn propose(
 #[utoipa::path(
     get, path = "/api/v1/matches", tag = "deals",
     security(("bearer" = [])),
-    params(MatchQuery),
+    params(ProposedMatchesQuery),
     responses((status = 200, description = "A page of matches", body = MatchList))
 )]
 pub async fn list_matches(
     state: web::Data<AppState>,
     caller: Caller,
-    q: ApiQuery<MatchQuery>,
+    q: ApiQuery<ProposedMatchesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(matches::list(&state, caller, q.0).await?))
 }
@@ -318,7 +320,8 @@ pub async fn match_action(
 ) -> Result<HttpResponse, ApiError> {
     let (id, action) = path.into_inner();
     match action.as_str() {
-        "take-up" => {
+        // (`take_up`, as responses once spelled it, still works.)
+        "take-up" | "take_up" => {
             let view = matches::take_up(&state, caller, id, optional_body(&body)?).await?;
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, format!("/api/v1/deals/{}", view.id)))

@@ -59,7 +59,8 @@ pub struct MatchView {
     pub deal_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// `take_up` for either side while proposed; `withdraw` for the broker.
+    /// What the caller may do, as the path of `POST /api/v1/matches/{id}/{action}` spells it:
+    /// `take-up` for either side while proposed; `withdraw` for the broker.
     pub actions: Vec<String>,
 }
 
@@ -125,7 +126,7 @@ fn match_view(
 ) -> Result<MatchView, ApiError> {
     let proposed = m.status == MatchStatus::Proposed.as_str();
     let actions = match side {
-        MatchSide::Need | MatchSide::Target if proposed => vec!["take_up".to_owned()],
+        MatchSide::Need | MatchSide::Target if proposed => vec!["take-up".to_owned()],
         MatchSide::Broker if proposed => vec!["withdraw".to_owned()],
         _ => Vec::new(),
     };
@@ -323,7 +324,7 @@ pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<MatchView,
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct MatchQuery {
+pub struct ProposedMatchesQuery {
     /// 1–100, default 20.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -336,7 +337,11 @@ pub struct MatchList {
 }
 
 /// Matches your broker organisations proposed, and those about your listings.
-pub async fn list(state: &AppState, caller: Caller, q: MatchQuery) -> Result<MatchList, ApiError> {
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    q: ProposedMatchesQuery,
+) -> Result<MatchList, ApiError> {
     let limit = q.limit.unwrap_or(20);
     let offset = q.offset.unwrap_or(0);
     let mut v = Violations::new();

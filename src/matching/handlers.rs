@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct MatchQuery {
+pub struct MatchingQuery {
     /// For a need: `technology` (default) or `expert`.
     pub kind: Option<String>,
     /// 1–50, default 10.
@@ -40,7 +40,7 @@ async fn run(
     language: AcceptLanguage,
     source_kind: Kind,
     id: i64,
-    q: MatchQuery,
+    q: MatchingQuery,
 ) -> Result<HttpResponse, ApiError> {
     let mut v = Violations::new();
     let target = match (source_kind, q.kind.as_deref().map(str::trim)) {
@@ -84,7 +84,7 @@ async fn run(
 
 /// Technologies (default) or experts that could answer a need, with the reasons.
 #[utoipa::path(get, path = "/api/v1/needs/{id}/matches", tag = "matching",
-    params(("id" = i64, Path), MatchQuery),
+    params(("id" = i64, Path), MatchingQuery),
     responses(
         (status = 200, description = "Ranked suggestions with reasons", body = MatchResponse),
         (status = 404, description = "No such need, or not yours to see", body = Problem, content_type = "application/problem+json"),
@@ -95,14 +95,14 @@ pub async fn for_need(
     viewer: MaybeCaller,
     language: AcceptLanguage,
     id: web::Path<i64>,
-    q: ApiQuery<MatchQuery>,
+    q: ApiQuery<MatchingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     run(state, viewer, language, Kind::Need, id.into_inner(), q.0).await
 }
 
 /// Needs that a technology answers, with the reasons.
 #[utoipa::path(get, path = "/api/v1/technologies/{id}/matches", tag = "matching",
-    params(("id" = i64, Path), MatchQuery),
+    params(("id" = i64, Path), MatchingQuery),
     responses(
         (status = 200, description = "Ranked needs with reasons", body = MatchResponse),
         (status = 404, description = "No such technology, or not yours to see", body = Problem, content_type = "application/problem+json"),
@@ -112,7 +112,7 @@ pub async fn for_technology(
     viewer: MaybeCaller,
     language: AcceptLanguage,
     id: web::Path<i64>,
-    q: ApiQuery<MatchQuery>,
+    q: ApiQuery<MatchingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     run(
         state,
@@ -127,7 +127,7 @@ pub async fn for_technology(
 
 /// Needs an expert could help with, with the reasons.
 #[utoipa::path(get, path = "/api/v1/experts/{id}/matches", tag = "matching",
-    params(("id" = i64, Path), MatchQuery),
+    params(("id" = i64, Path), MatchingQuery),
     responses(
         (status = 200, description = "Ranked needs with reasons", body = MatchResponse),
         (status = 404, description = "No such expert, or not yours to see", body = Problem, content_type = "application/problem+json"),
@@ -137,7 +137,7 @@ pub async fn for_expert(
     viewer: MaybeCaller,
     language: AcceptLanguage,
     id: web::Path<i64>,
-    q: ApiQuery<MatchQuery>,
+    q: ApiQuery<MatchingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     run(state, viewer, language, Kind::Expert, id.into_inner(), q.0).await
 }

@@ -673,7 +673,7 @@ async fn a_broker_proposed_match_is_taken_up() {
     let seen = m
         .get(&format!("/api/v1/matches/{match_id}"), &m.institute)
         .await;
-    assert_eq!(seen["actions"], json!(["take_up"]));
+    assert_eq!(seen["actions"], json!(["take-up"]));
     problem(
         m.app
             .get(&format!("/api/v1/matches/{match_id}"), Some(&m.outsider))
@@ -1156,7 +1156,7 @@ async fn an_imported_expert_without_an_account_is_answered_by_the_moderators() {
     let seen = m
         .get(&format!("/api/v1/matches/{match_id}"), &m.moderator)
         .await;
-    assert_eq!(seen["actions"], json!(["take_up"]));
+    assert_eq!(seen["actions"], json!(["take-up"]));
     // Moderators cannot open a request to themselves.
     let r = m
         .post(
