@@ -14,7 +14,15 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::http::error::ApiError;
+/// What the database layer reports to its callers when it cannot run their work (their
+/// own errors pass through unchanged).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection could be had")]
+    Unavailable(#[source] r2d2::PoolError),
+    #[error("the database task did not finish")]
+    Task(#[source] tokio::task::JoinError),
+}
 
 /// One connection to whichever backend the configuration names.
 #[derive(diesel::MultiConnection)]
@@ -209,27 +217,26 @@ impl Db {
     }
 
     /// A pooled connection for synchronous callers (command-line tools, workers).
-    pub fn conn(&self) -> Result<PooledConn, ApiError> {
-        self.pool
-            .get()
-            .map_err(|e| ApiError::Unavailable(e.to_string()))
+    pub fn conn(&self) -> Result<PooledConn, DbError> {
+        self.pool.get().map_err(DbError::Unavailable)
     }
 
     /// Runs blocking database work on the blocking thread pool, never on an async thread.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// The work's error type is the caller's, provided it can say that the database was
+    /// out of reach. (`Db::run`, in `http::error`, is this with the API's error.)
+    pub async fn run_as<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            let mut conn = pool.get().map_err(DbError::Unavailable)?;
             work(&mut conn)
         })
         .await
-        .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+        .map_err(DbError::Task)?
     }
 
     /// Applies pending migrations; on PostgreSQL under an advisory lock, so several nodes

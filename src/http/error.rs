@@ -268,6 +268,32 @@ impl ResponseError for ApiError {
     }
 }
 
+impl crate::db::Db {
+    /// Runs blocking database work on the blocking thread pool, never on an async thread,
+    /// for work that fails with the API's error (the common case: handlers and services).
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut crate::db::DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_as(work).await
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        // The message carries the cause (the pool's or the task's own words).
+        let message = match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+        match e {
+            crate::db::DbError::Unavailable(_) => ApiError::Unavailable(message),
+            crate::db::DbError::Task(_) => ApiError::internal(message),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
