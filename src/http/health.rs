@@ -23,11 +23,14 @@ pub struct Checks {
     pub search_index: String,
 }
 
-fn index_state(state: &AppState) -> Option<&'static str> {
-    match &state.search {
-        Some(s) if !s.is_ready() => Some("catching up"),
-        _ => None,
+/// What keeps the index from serving current results, if anything: a dead or failing
+/// indexer (with its reason), or a rebuild still catching up.
+fn index_state(state: &AppState) -> Option<String> {
+    let index = state.search.as_ref()?;
+    if let Some(fault) = index.indexer_fault() {
+        return Some(fault);
     }
+    (!index.is_ready()).then(|| "catching up".to_owned())
 }
 
 /// The process is up.
@@ -40,7 +43,8 @@ pub async fn live() -> HttpResponse {
     })
 }
 
-/// The process can serve: the database answers and the index folder is writable.
+/// The process can serve: the database answers, the index folder is writable and the
+/// indexer keeps the index in sync (`checks.search_index` says why not).
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
@@ -64,7 +68,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     };
     let dir = state.settings.search.index_dir.clone();
     let search_index = match tokio::task::spawn_blocking(move || probe_writable(&dir)).await {
-        Ok(Ok(())) => index_state(&state).unwrap_or("ok").to_owned(),
+        Ok(Ok(())) => index_state(&state).unwrap_or_else(|| "ok".to_owned()),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: index folder not writable");
             "not writable".to_owned()

@@ -98,6 +98,9 @@ pub struct SearchIndex {
     wake: (Mutex<bool>, Condvar),
     path: PathBuf,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Why the indexer is not keeping the index in sync, when it is not (see
+    /// [`SearchIndex::indexer_fault`]).
+    fault: Mutex<Option<String>>,
     /// Recent search responses, for the current searcher generation.
     results: cache::ResultCache,
 }
@@ -205,6 +208,7 @@ impl SearchIndex {
             wake: (Mutex::new(false), Condvar::new()),
             path: dir.to_path_buf(),
             worker: Mutex::new(None),
+            fault: Mutex::new(None),
             results: cache::ResultCache::new(0),
         });
         let oldest: Option<i64> = {
@@ -433,6 +437,29 @@ impl SearchIndex {
     /// Follows the change log on a thread of its own until [`Self::shutdown`], polling every
     /// `interval` (and at once when [`Self::notify`]d). Errors are logged and retried with
     /// back-off.
+    fn set_fault(&self, fault: Option<String>) {
+        if let Ok(mut f) = self.fault.lock() {
+            *f = fault;
+        }
+    }
+
+    /// Why the index is not being kept in sync with the database, if it is not: the
+    /// indexer could not start, has stopped, or its last pass failed (it retries, backing
+    /// off up to 30 s, and this clears with the first pass that succeeds). `None` also
+    /// where no indexer was started (command-line tools).
+    pub fn indexer_fault(&self) -> Option<String> {
+        if let Some(f) = self.fault.lock().ok().and_then(|f| f.clone()) {
+            return Some(f);
+        }
+        let stopped = self
+            .worker
+            .lock()
+            .ok()
+            .is_some_and(|w| w.as_ref().is_some_and(|h| h.is_finished()));
+        (stopped && !self.stop.load(Ordering::Acquire))
+            .then(|| "the indexer thread has stopped".to_owned())
+    }
+
     pub fn spawn_indexer(self: &Arc<Self>, interval: Duration) {
         let this = Arc::clone(self);
         let handle = std::thread::Builder::new()
@@ -440,7 +467,13 @@ impl SearchIndex {
             .spawn(move || {
                 let mut backoff = interval;
                 while !this.stop.load(Ordering::Acquire) {
-                    let wait = match this.sync_once() {
+                    let pass = this.sync_once();
+                    this.set_fault(
+                        pass.as_ref()
+                            .err()
+                            .map(|e| format!("indexer pass failed: {e}")),
+                    );
+                    let wait = match pass {
                         Err(_) if this.stop.load(Ordering::Acquire) => break,
                         Ok(n) if n > 0 => {
                             backoff = interval;
@@ -471,7 +504,10 @@ impl SearchIndex {
                     }
                 }
             })
-            .map_err(|e| tracing::error!(error = %e, "cannot start the search indexer thread"))
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot start the search indexer thread");
+                self.set_fault(Some(format!("the indexer thread could not start: {e}")));
+            })
             .ok();
         if let Ok(mut w) = self.worker.lock() {
             *w = handle;
