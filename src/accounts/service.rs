@@ -180,7 +180,15 @@ pub async fn login(
     // Upgrade hashes made with older cost parameters while the password is at hand.
     let rehash = if state.hasher.needs_rehash(&user.password_hash) {
         let hasher = state.hasher.clone();
-        blocking(move || hasher.hash(&password)).await?.ok()
+        // Signing in goes on with the old hash if the new one cannot be made; the failure
+        // is logged, since the account keeps its weaker hash until it is fixed.
+        match blocking(move || hasher.hash(&password)).await? {
+            Ok(hash) => Some(hash),
+            Err(e) => {
+                tracing::error!(user_id = user.id, error = %e, "password rehash failed");
+                None
+            }
+        }
     } else {
         None
     };

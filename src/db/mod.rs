@@ -231,7 +231,10 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        // What the work logs stays in the caller's span (a request's id, say).
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             let mut conn = pool.get().map_err(DbError::Unavailable)?;
             work(&mut conn)
         })

@@ -7,6 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{HttpMessage, ResponseError};
+use tracing::Instrument;
 
 use super::error::{ApiError, PROBLEM_JSON};
 
@@ -25,7 +26,8 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
-/// One log line per request: method, path, status, latency and request id.
+/// One log line per request: method, path, status, latency and request id; and a span
+/// with the request id around the handling of the request.
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -35,7 +37,10 @@ pub async fn request_log(
     let method = req.method().to_string();
     let path = req.path().to_owned();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let result = next.call(req).await;
+    // Everything logged while the request is served (an internal error's cause among it)
+    // carries its id, so a client quoting the id finds the lines.
+    let span = tracing::info_span!("request", request_id = %id);
+    let result = next.call(req).instrument(span).await;
     let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     match result {
         Ok(mut res) => {
