@@ -12,6 +12,7 @@ use super::repo::{self, Filter, Scope, Sort};
 use crate::accounts::model::Caller;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, FieldError, Violations};
+use crate::http::page::page;
 use crate::organizations::repo as org_repo;
 use crate::state::AppState;
 
@@ -518,23 +519,6 @@ pub struct ListQuery {
     /// 1–100, default 20.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
-}
-
-pub struct Page {
-    pub limit: i64,
-    pub offset: i64,
-}
-
-pub fn page(v: &mut Violations, limit: Option<i64>, offset: Option<i64>) -> Page {
-    let limit = limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        v.add("limit", "must be between 1 and 100");
-    }
-    let offset = offset.unwrap_or(0);
-    if !(0..=1_000_000).contains(&offset) {
-        v.add("offset", "must be between 0 and 1000000");
-    }
-    Page { limit, offset }
 }
 
 pub async fn list(

@@ -19,6 +19,7 @@ use crate::catalog::repo as listings;
 use crate::db::schema::organizations as org;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
+use crate::http::page::{page, Page};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
 use crate::state::AppState;
@@ -342,15 +343,8 @@ pub async fn list(
     caller: Caller,
     q: ProposedMatchesQuery,
 ) -> Result<MatchList, ApiError> {
-    let limit = q.limit.unwrap_or(20);
-    let offset = q.offset.unwrap_or(0);
     let mut v = Violations::new();
-    if !(1..=100).contains(&limit) {
-        v.add("limit", "must be between 1 and 100");
-    }
-    if offset < 0 {
-        v.add("offset", "must not be negative");
-    }
+    let Page { limit, offset } = page(&mut v, q.limit, q.offset);
     v.finish()?;
     state
         .db

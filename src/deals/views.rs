@@ -15,6 +15,7 @@ use crate::catalog::model::{Kind, ListingRow};
 use crate::catalog::repo as listings;
 use crate::db::DbConn;
 use crate::http::error::{ApiError, Violations};
+use crate::http::page::{page, Page};
 use crate::state::AppState;
 
 /// How to reach a party: shown once the request is accepted.
@@ -314,14 +315,7 @@ pub async fn list(state: &AppState, caller: Caller, q: DealQuery) -> Result<Deal
             _ => Err("must be requester, owner or broker".into()),
         })
         .flatten();
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        v.add("limit", "must be between 1 and 100");
-    }
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        v.add("offset", "must not be negative");
-    }
+    let Page { limit, offset } = page(&mut v, q.limit, q.offset);
     v.finish()?;
     let filter = DealFilter {
         status,

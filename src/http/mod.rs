@@ -5,6 +5,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
+pub mod page;
 
 use std::net::TcpListener;
 

@@ -9,6 +9,7 @@ use crate::accounts::model::Caller;
 use crate::accounts::repo as accounts_repo;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
+use crate::http::page::{page, Page};
 use crate::state::AppState;
 use crate::validate::{optional_text, text, web_url, Email};
 
@@ -193,14 +194,7 @@ pub async fn list(state: &AppState, q: OrganizationQuery) -> Result<Organization
     let org_type = v
         .optional("org_type", q.org_type, |s| OrgType::parse(&s))
         .flatten();
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        v.add("limit", "must be between 1 and 100");
-    }
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        v.add("offset", "must not be negative");
-    }
+    let Page { limit, offset } = page(&mut v, q.limit, q.offset);
     v.finish()?;
     let filter = Filter {
         org_type: org_type.map(|t| t.as_str().to_owned()),

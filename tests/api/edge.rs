@@ -165,3 +165,50 @@ async fn openapi_document_and_explorer() {
         .unwrap();
     assert_eq!(r.status(), 200, "/docs redirects to the explorer");
 }
+
+#[tokio::test]
+async fn every_paged_list_reads_limit_and_offset_the_same_way() {
+    let app = TestApp::spawn().await;
+    let token = app.signed_in("pager@example.vn").await;
+    for path in [
+        "/api/v1/technologies",
+        "/api/v1/needs",
+        "/api/v1/organizations",
+        "/api/v1/deals",
+        "/api/v1/matches",
+    ] {
+        // In range, at both ends: a page.
+        let r = app
+            .get(&format!("{path}?limit=100&offset=1000000"), Some(&token))
+            .await;
+        assert_eq!(r.status(), 200, "{path}");
+        // Out of range, both fields named with the same words.
+        let r = app
+            .get(&format!("{path}?limit=0&offset=-1"), Some(&token))
+            .await;
+        let v = problem(r, 422, "validation_failed").await;
+        let errors = v["errors"].as_array().unwrap();
+        let message = |field: &str| {
+            errors
+                .iter()
+                .find(|e| e["field"] == field)
+                .and_then(|e| e["message"].as_str())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            message("limit").as_deref(),
+            Some("must be between 1 and 100"),
+            "{path}: {v}"
+        );
+        assert_eq!(
+            message("offset").as_deref(),
+            Some("must be between 0 and 1000000"),
+            "{path}: {v}"
+        );
+        let r = app
+            .get(&format!("{path}?limit=101&offset=1000001"), Some(&token))
+            .await;
+        let v = problem(r, 422, "validation_failed").await;
+        assert_eq!(v["errors"].as_array().map(Vec::len), Some(2), "{path}: {v}");
+    }
+}
