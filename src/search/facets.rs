@@ -120,11 +120,11 @@ pub struct SampledSegment {
     stride: u32,
     /// xorshift state: which matches a sampled level takes.
     rng: u64,
-    /// Matches taken but not counted yet (see [`SampledSegment::flush`]).
+    /// Matches taken but not counted yet, all at the current stride (the batch is counted
+    /// before the stride changes; see [`SampledSegment::flush`]).
     pending: Vec<DocId>,
-    /// Their stride, per match.
-    pending_weight: Vec<u64>,
-    bits: [Vec<u64>; 2],
+    /// Scratch for a batch's bits.
+    bits: Vec<u64>,
 }
 
 /// Matches counted together: their bits are read in one batch per column, so the reads
@@ -142,19 +142,17 @@ impl SampledSegment {
 
     fn count(&mut self, doc: DocId) {
         self.pending.push(doc);
-        self.pending_weight.push(u64::from(self.stride));
         if self.pending.len() >= BATCH {
             self.flush();
         }
     }
 
     fn flush(&mut self) {
-        let n = self.pending.len();
+        let weight = u64::from(self.stride);
+        self.bits.resize(self.pending.len(), 0);
         for (w, column) in self.words.iter().enumerate() {
-            let bits = &mut self.bits[w];
-            bits.resize(n, 0);
-            column.get_vals(&self.pending, bits);
-            for (&x, &weight) in bits.iter().zip(&self.pending_weight) {
+            column.get_vals(&self.pending, &mut self.bits);
+            for &x in &self.bits {
                 let mut x = x;
                 while x != 0 {
                     let bit = x.trailing_zeros() as usize;
@@ -164,7 +162,6 @@ impl SampledSegment {
             }
         }
         self.pending.clear();
-        self.pending_weight.clear();
     }
 }
 
@@ -193,8 +190,7 @@ impl Collector for SampledFacets {
             stride: 1,
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(ord),
             pending: Vec::with_capacity(BATCH),
-            pending_weight: Vec::with_capacity(BATCH),
-            bits: [Vec::with_capacity(BATCH), Vec::with_capacity(BATCH)],
+            bits: Vec::with_capacity(BATCH),
         })
     }
 
@@ -236,6 +232,8 @@ impl SegmentCollector for SampledSegment {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         if self.seen >= self.level_end {
+            // The matches taken so far count at the stride they were taken at.
+            self.flush();
             let level_start = self.level_end;
             self.stride = self.stride.saturating_mul(2);
             self.level_end = level_start.saturating_add(EXACT_UP_TO.saturating_mul(self.stride));
