@@ -3,6 +3,7 @@
 //! One crate, one module per area of the business; `http` holds the wiring.
 
 pub mod accounts;
+pub mod actor;
 pub mod app;
 pub mod catalog;
 pub mod config;

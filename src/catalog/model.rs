@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::actor::Owner;
 use crate::db::schema::listings;
 
 /// Which catalogue a listing belongs to.
@@ -185,6 +186,11 @@ impl ListingRow {
 
     pub fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Draft)
+    }
+
+    /// Its organisation, or the expert's own account; nobody for an imported profile.
+    pub fn owner(&self) -> Owner {
+        Owner::new(self.organization_id, self.owner_user_id)
     }
 }
 

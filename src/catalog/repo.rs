@@ -6,9 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Kind, ListingData, ListingRow, NewListing, Status};
-use crate::db::schema::{
-    listing_changes, listing_events, listings as l, organization_members, organizations,
-};
+use crate::db::schema::{listing_changes, listing_events, listings as l, organizations};
 use crate::db::{DbConn, MultiBackend};
 use crate::per_backend;
 
@@ -306,14 +304,6 @@ pub fn page_after(
         .order(l::id.asc())
         .limit(limit)
         .select(ListingRow::as_select())
-        .load(conn)
-}
-
-/// The organisations a person belongs to.
-pub fn org_ids_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<i64>> {
-    organization_members::table
-        .filter(organization_members::user_id.eq(user_id))
-        .select(organization_members::organization_id)
         .load(conn)
 }
 

@@ -10,6 +10,7 @@ use super::content::{known_keys, Content, Context};
 use super::model::{Action, Kind, ListingRow, NewListing, Status};
 use super::repo::{self, Filter, Scope, Sort};
 use crate::accounts::model::Caller;
+use crate::actor::{Acting, Actor};
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, FieldError, Violations};
 use crate::http::page::page;
@@ -17,7 +18,7 @@ use crate::organizations::repo as org_repo;
 use crate::state::AppState;
 
 use super::view::{one_view, views};
-pub use super::view::{view, ListingList, ListingView, OrgSummary, Viewer};
+pub use super::view::{view, ListingAccess, ListingList, ListingView, OrgSummary};
 
 fn not_found(kind: Kind) -> ApiError {
     ApiError::NotFound {
@@ -32,7 +33,7 @@ fn load_visible(
     conn: &mut DbConn,
     kind: Kind,
     id: i64,
-    viewer: &Viewer,
+    viewer: &Actor,
 ) -> Result<ListingRow, ApiError> {
     match repo::find(conn, id)? {
         Some(row) if row.kind() == kind && viewer.can_see(&row) => Ok(row),
@@ -120,9 +121,9 @@ pub async fn create(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let viewer = Viewer::load(conn, Some(&caller))?;
+                let viewer = Actor::signed_in(conn, &caller)?;
                 let (org, owner_user) = match kind {
-                    Kind::Expert if viewer.moderator => (None, None),
+                    Kind::Expert if viewer.is_moderator() => (None, None),
                     Kind::Expert => (None, Some(caller.user_id)),
                     _ => (Some(owning_org(conn, &viewer, organization_id)?), None),
                 };
@@ -177,32 +178,17 @@ pub async fn create(
         .await
 }
 
-/// The organisation a new technology or need belongs to: the one named (the caller must
-/// belong to it, unless a moderator), or the caller's only organisation.
-fn owning_org(conn: &mut DbConn, viewer: &Viewer, requested: Option<i64>) -> Result<i64, ApiError> {
-    match requested {
-        Some(id) => {
-            if org_repo::find(conn, id)?.is_none() {
-                return Err(ApiError::invalid("organization_id", "no such organisation"));
-            }
-            if viewer.moderator || viewer.org_ids.contains(&id) {
-                Ok(id)
-            } else {
-                Err(ApiError::forbidden("you are not a member of that organisation"))
-            }
+/// The organisation a new technology or need belongs to: the one named (it must exist;
+/// the caller must belong to it, unless a moderator), or the caller's only organisation.
+fn owning_org(conn: &mut DbConn, viewer: &Actor, requested: Option<i64>) -> Result<i64, ApiError> {
+    if let Some(id) = requested {
+        if org_repo::find(conn, id)?.is_none() {
+            return Err(ApiError::invalid("organization_id", "no such organisation"));
         }
-        None => match viewer.org_ids.as_slice() {
-            [only] => Ok(*only),
-            [] => Err(ApiError::invalid(
-                "organization_id",
-                "you belong to no organisation: register one (POST /api/v1/organizations) or ask to be added",
-            )),
-            _ => Err(ApiError::invalid(
-                "organization_id",
-                "you belong to several organisations: say which one this is for",
-            )),
-        },
     }
+    viewer
+        .acting_organisation(requested, Acting::Owns)?
+        .ok_or_else(|| ApiError::internal("a listing's owner resolved to no organisation"))
 }
 
 /// The stored listing, if the caller may see it (404 otherwise).
@@ -215,7 +201,7 @@ pub async fn visible_row(
     state
         .db
         .run(move |conn| {
-            let viewer = Viewer::load(conn, caller.as_ref())?;
+            let viewer = Actor::load(conn, caller.as_ref())?;
             load_visible(conn, kind, id, &viewer)
         })
         .await
@@ -230,7 +216,7 @@ pub async fn get(
     state
         .db
         .run(move |conn| {
-            let viewer = Viewer::load(conn, caller.as_ref())?;
+            let viewer = Actor::load(conn, caller.as_ref())?;
             let row = load_visible(conn, kind, id, &viewer)?;
             one_view(conn, &row, &viewer)
         })
@@ -276,7 +262,7 @@ pub async fn update(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let viewer = Viewer::load(conn, Some(&caller))?;
+                let viewer = Actor::signed_in(conn, &caller)?;
                 let row = load_visible(conn, kind, id, &viewer)?;
                 if !viewer.can_edit(&row) {
                     return Err(ApiError::forbidden(format!(
@@ -322,7 +308,7 @@ pub async fn update(
                         previous_deadline: row.data.deadline,
                     },
                 )?;
-                let next = if status == Status::Published && !viewer.moderator {
+                let next = if status == Status::Published && !viewer.is_moderator() {
                     Status::PendingReview
                 } else {
                     status
@@ -416,9 +402,9 @@ async fn apply(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let viewer = Viewer::load(conn, Some(&caller))?;
+                let viewer = Actor::signed_in(conn, &caller)?;
                 let row = load_visible(conn, kind, id, &viewer)?;
-                if action.needs_moderator() && !viewer.moderator {
+                if action.needs_moderator() && !viewer.is_moderator() {
                     return Err(ApiError::forbidden(format!(
                         "only moderators may {} listings",
                         action.as_str()
@@ -570,9 +556,8 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            let viewer = Viewer::load(conn, caller.as_ref())?;
-            let insider =
-                viewer.moderator || organization_id.is_some_and(|o| viewer.org_ids.contains(&o));
+            let viewer = Actor::load(conn, caller.as_ref())?;
+            let insider = viewer.is_moderator() || viewer.is_member(organization_id);
             let filter = Filter {
                 kind: Some(kind),
                 status: Some(status),
@@ -622,7 +607,7 @@ pub async fn queue(
     state
         .db
         .run(move |conn| {
-            let viewer = Viewer::load(conn, Some(&caller))?;
+            let viewer = Actor::signed_in(conn, &caller)?;
             let filter = Filter {
                 kind,
                 status: Some(Status::PendingReview),

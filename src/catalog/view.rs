@@ -9,65 +9,48 @@ use utoipa::ToSchema;
 use super::content::Content;
 use super::model::{Action, Kind, ListingRow, Status};
 use super::repo::{self, OrgBrief, Scope};
-use crate::accounts::model::{utc, Caller};
+use crate::accounts::model::utc;
+use crate::actor::Actor;
 use crate::db::DbConn;
 use crate::http::error::ApiError;
 
-/// Who is looking, with what they are entitled to.
-#[derive(Debug, Clone, Default)]
-pub struct Viewer {
-    pub user_id: Option<i64>,
-    pub moderator: bool,
-    pub org_ids: Vec<i64>,
-}
-
-impl Viewer {
-    pub fn load(conn: &mut DbConn, caller: Option<&Caller>) -> Result<Self, ApiError> {
-        Ok(match caller {
-            None => Self::default(),
-            Some(c) => Self {
-                user_id: Some(c.user_id),
-                moderator: c.role.can_moderate(),
-                org_ids: repo::org_ids_of(conn, c.user_id)?,
-            },
-        })
-    }
-
-    /// Belongs to the listing's side: its organisation's members, or the expert themself.
-    fn owns(&self, row: &ListingRow) -> bool {
-        let org = row
-            .organization_id
-            .is_some_and(|o| self.org_ids.contains(&o));
-        let own_profile = row.owner_user_id.is_some() && row.owner_user_id == self.user_id;
-        org || own_profile
-    }
-
-    pub fn can_see(&self, row: &ListingRow) -> bool {
-        row.status() == Status::Published || self.moderator || self.owns(row)
-    }
-
-    pub fn can_edit(&self, row: &ListingRow) -> bool {
-        self.moderator || self.owns(row)
-    }
-
+/// What the actor may do with a listing. Owning is the actor's rule (`Actor::owns`); a
+/// listing adds only that a published one is open to everyone.
+pub trait ListingAccess {
+    fn can_see(&self, row: &ListingRow) -> bool;
+    fn can_edit(&self, row: &ListingRow) -> bool;
     /// A confidential need's owner, and an expert's contact details, are for the owner's
     /// side and moderators only.
-    pub fn sees_private(&self, row: &ListingRow) -> bool {
-        self.moderator || self.owns(row)
+    fn sees_private(&self, row: &ListingRow) -> bool;
+    fn scope(&self) -> Scope;
+    /// The actions this actor could take on the listing now.
+    fn actions(&self, row: &ListingRow) -> Vec<Action>;
+}
+
+impl ListingAccess for Actor {
+    fn can_see(&self, row: &ListingRow) -> bool {
+        row.status() == Status::Published || self.manages(row.owner())
     }
 
-    pub(super) fn scope(&self) -> Scope {
-        if self.moderator {
+    fn can_edit(&self, row: &ListingRow) -> bool {
+        self.manages(row.owner())
+    }
+
+    fn sees_private(&self, row: &ListingRow) -> bool {
+        self.manages(row.owner())
+    }
+
+    fn scope(&self) -> Scope {
+        if self.is_moderator() {
             Scope::All
         } else {
             Scope::Visible {
-                org_ids: self.org_ids.clone(),
-                user_id: self.user_id,
+                org_ids: self.org_ids(),
+                user_id: self.user_id(),
             }
         }
     }
 
-    /// The actions this viewer could take on the listing now.
     fn actions(&self, row: &ListingRow) -> Vec<Action> {
         if !self.can_edit(row) {
             return Vec::new();
@@ -75,7 +58,7 @@ impl Viewer {
         row.status()
             .allowed()
             .into_iter()
-            .filter(|a| !a.needs_moderator() || self.moderator)
+            .filter(|a| !a.needs_moderator() || self.is_moderator())
             .collect()
     }
 }
@@ -120,7 +103,7 @@ pub struct ListingList {
     pub items: Vec<ListingView>,
 }
 
-pub fn view(row: &ListingRow, viewer: &Viewer, orgs: &HashMap<i64, OrgBrief>) -> ListingView {
+pub fn view(row: &ListingRow, viewer: &Actor, orgs: &HashMap<i64, OrgBrief>) -> ListingView {
     let private = viewer.sees_private(row);
     let hide_owner = row.data.confidential && !private;
     let organization_id = row.organization_id.filter(|_| !hide_owner);
@@ -151,7 +134,7 @@ pub fn view(row: &ListingRow, viewer: &Viewer, orgs: &HashMap<i64, OrgBrief>) ->
 pub(super) fn views(
     conn: &mut DbConn,
     rows: &[ListingRow],
-    viewer: &Viewer,
+    viewer: &Actor,
 ) -> Result<Vec<ListingView>, ApiError> {
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
     ids.sort_unstable();
@@ -163,7 +146,7 @@ pub(super) fn views(
 pub(super) fn one_view(
     conn: &mut DbConn,
     row: &ListingRow,
-    viewer: &Viewer,
+    viewer: &Actor,
 ) -> Result<ListingView, ApiError> {
     Ok(views(conn, std::slice::from_ref(row), viewer)?.remove(0))
 }

@@ -10,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::model::{MatchRow, MatchStatus, NewMatch};
 use super::repo;
-use super::rules::Who;
 use super::service;
 use super::views::{self, DealView};
 use crate::accounts::model::{utc, Caller};
+use crate::actor::Actor;
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::schema::organizations as org;
@@ -81,33 +81,24 @@ enum MatchSide {
     Moderator,
 }
 
-fn owns(who: &Who, l: &ListingRow) -> bool {
-    l.owner_user_id == Some(who.user_id)
-        || l.organization_id.is_some_and(|o| who.org_ids.contains(&o))
-}
-
-fn unowned(l: &ListingRow) -> bool {
-    l.organization_id.is_none() && l.owner_user_id.is_none()
-}
-
 fn match_side(
-    who: &Who,
+    who: &Actor,
     m: &MatchRow,
     need: &ListingRow,
     target: &ListingRow,
 ) -> Option<MatchSide> {
-    if who.org_ids.contains(&m.broker_org_id) {
+    if who.is_member(Some(m.broker_org_id)) {
         Some(MatchSide::Broker)
-    } else if owns(who, need) {
+    } else if who.owns(need.owner()) {
         Some(MatchSide::Need)
-    } else if owns(who, target) {
+    } else if who.owns(target.owner()) {
         Some(MatchSide::Target)
-    } else if who.moderator && unowned(need) {
+    } else if who.answers_for(need.owner()) {
         Some(MatchSide::Need)
-    } else if who.moderator && unowned(target) {
+    } else if who.answers_for(target.owner()) {
         // An imported expert profile: the moderators answer for it.
         Some(MatchSide::Target)
-    } else if who.moderator {
+    } else if who.is_moderator() {
         Some(MatchSide::Moderator)
     } else {
         None
@@ -171,12 +162,13 @@ fn published(conn: &mut DbConn, id: i64, kind: Kind, field: &str) -> Result<List
 }
 
 /// The broker organisations among the caller's organisations.
-fn broker_orgs(conn: &mut DbConn, who: &Who) -> QueryResult<Vec<i64>> {
-    if who.org_ids.is_empty() {
+fn broker_orgs(conn: &mut DbConn, who: &Actor) -> QueryResult<Vec<i64>> {
+    let ids = who.org_ids();
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
     org::table
-        .filter(org::id.eq_any(who.org_ids.clone()))
+        .filter(org::id.eq_any(ids))
         .filter(org::org_type.eq("broker"))
         .select(org::id)
         .load(conn)
@@ -228,7 +220,7 @@ pub async fn propose(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let who = Who::load(conn, &caller)?;
+                let who = Actor::signed_in(conn, &caller)?;
                 let brokers = broker_orgs(conn, &who)?;
                 let broker_org =
                     match (req.organization_id, brokers.as_slice()) {
@@ -313,7 +305,7 @@ pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<MatchView,
     state
         .db
         .run(move |conn| {
-            let who = Who::load(conn, &caller)?;
+            let who = Actor::signed_in(conn, &caller)?;
             let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
             let (need, target) = load_pair(conn, &m)?;
             let side = match_side(&who, &m, &need, &target).ok_or_else(match_not_found)?;
@@ -349,11 +341,11 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            let who = Who::load(conn, &caller)?;
+            let who = Actor::signed_in(conn, &caller)?;
             let brokers = broker_orgs(conn, &who)?;
-            let owned = repo::owned_listing_ids(conn, who.user_id, &who.org_ids)?;
+            let owned = repo::owned_listing_ids(conn, who.account()?, &who.org_ids())?;
             let (total, rows) =
-                repo::list_matches(conn, who.moderator, &brokers, &owned, limit, offset)?;
+                repo::list_matches(conn, who.is_moderator(), &brokers, &owned, limit, offset)?;
             let mut items = Vec::with_capacity(rows.len());
             for m in &rows {
                 let (need, target) = load_pair(conn, m)?;
@@ -393,7 +385,7 @@ pub async fn take_up(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let who = Who::load(conn, &caller)?;
+                let who = Actor::signed_in(conn, &caller)?;
                 let m = repo::lock_match(conn, id)?.ok_or_else(match_not_found)?;
                 let (need, target) = load_pair(conn, &m)?;
                 let side = match_side(&who, &m, &need, &target).ok_or_else(match_not_found)?;
@@ -443,7 +435,7 @@ pub async fn take_up(
                 };
                 let acting_for = req
                     .organization_id
-                    .or(own.organization_id.filter(|o| who.org_ids.contains(o)));
+                    .or(own.organization_id.filter(|o| who.is_member(Some(*o))));
                 let deal = service::start(
                     conn,
                     &st,
@@ -456,7 +448,7 @@ pub async fn take_up(
                 let now = db::now();
                 repo::set_match_status(conn, m.id, MatchStatus::TakenUp, Some(deal.id), now)?;
                 // The broker hears that the proposal was taken up.
-                let taker = repo::display_name(conn, who.user_id)?;
+                let taker = repo::display_name(conn, who.account()?)?;
                 let taker_org = deal
                     .requester_org_id
                     .map(|o| repo::org_contact(conn, o))
@@ -471,7 +463,7 @@ pub async fn take_up(
                     Event::MatchTakenUp,
                     &format!("match:{}:taken_up", m.id),
                     &[super::model::Side::Broker],
-                    Some(who.user_id),
+                    Some(who.account()?),
                     |_| json!({"match": ctx, "actor_name": taker, "actor_org": taker_org}),
                 )?;
                 views::view(conn, &deal, about, super::model::Side::Requester)
@@ -488,7 +480,7 @@ pub async fn withdraw(state: &AppState, caller: Caller, id: i64) -> Result<Match
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let who = Who::load(conn, &caller)?;
+                let who = Actor::signed_in(conn, &caller)?;
                 let m = repo::lock_match(conn, id)?.ok_or_else(match_not_found)?;
                 let (need, target) = load_pair(conn, &m)?;
                 let side = match_side(&who, &m, &need, &target).ok_or_else(match_not_found)?;

@@ -2,64 +2,57 @@
 
 use super::model::{DealAction, DealRow, DealStatus, Side};
 use super::repo::DealScope;
-use crate::accounts::model::Caller;
-use crate::catalog::repo as listings;
-use crate::db::DbConn;
+use crate::actor::{Actor, Owner};
 use crate::http::error::ApiError;
 
-/// Who is acting or looking.
-#[derive(Debug, Clone)]
-pub struct Who {
-    pub user_id: i64,
-    pub moderator: bool,
-    pub org_ids: Vec<i64>,
+/// Where an [`Actor`] stands in a deal.
+pub trait DealAccess {
+    /// The side this person is on, if any; moderators who are not a party read only.
+    fn side(&self, deal: &DealRow) -> Option<Side>;
+    /// The deals this person may see.
+    fn deal_scope(&self) -> DealScope;
 }
 
-impl Who {
-    pub fn load(conn: &mut DbConn, caller: &Caller) -> Result<Self, ApiError> {
-        Ok(Self {
-            user_id: caller.user_id,
-            moderator: caller.role.can_moderate(),
-            org_ids: listings::org_ids_of(conn, caller.user_id)?,
-        })
-    }
-
-    pub(super) fn in_org(&self, org: Option<i64>) -> bool {
-        org.is_some_and(|o| self.org_ids.contains(&o))
-    }
-
-    /// The side this person is on, if any; moderators who are not a party read only.
-    pub fn side(&self, deal: &DealRow) -> Option<Side> {
-        if deal.requester_user_id == self.user_id || self.in_org(deal.requester_org_id) {
+impl DealAccess for Actor {
+    fn side(&self, deal: &DealRow) -> Option<Side> {
+        if self.owns(Owner::new(
+            deal.requester_org_id,
+            Some(deal.requester_user_id),
+        )) {
             Some(Side::Requester)
-        } else if deal.owner_user_id == Some(self.user_id) || self.in_org(deal.owner_org_id) {
+        } else if self.owns(owner_of(deal)) {
             Some(Side::Owner)
-        } else if deal.broker_user_id == Some(self.user_id) || self.in_org(deal.broker_org_id) {
+        } else if self.owns(Owner::new(deal.broker_org_id, deal.broker_user_id)) {
             Some(Side::Broker)
-        } else if self.moderator && managed_by_exchange(deal) {
+        } else if self.answers_for(owner_of(deal)) {
             // Profiles imported from the Hanoi Initiative Network have no account of their
             // own: the Department's moderators answer for them.
             Some(Side::Owner)
-        } else if self.moderator {
+        } else if self.is_moderator() {
             Some(Side::Moderator)
         } else {
             None
         }
     }
 
-    pub(super) fn scope(&self) -> DealScope {
+    fn deal_scope(&self) -> DealScope {
         DealScope {
-            all: self.moderator,
-            user_id: self.user_id,
-            org_ids: self.org_ids.clone(),
+            all: self.is_moderator(),
+            user_id: self.user_id().unwrap_or_default(),
+            org_ids: self.org_ids(),
         }
     }
+}
+
+/// Who answers for the listing a deal is about.
+pub fn owner_of(deal: &DealRow) -> Owner {
+    Owner::new(deal.owner_org_id, deal.owner_user_id)
 }
 
 /// True for a deal about a listing no account owns (an imported expert profile): the
 /// exchange's moderators answer for it and pass the request on.
 pub fn managed_by_exchange(deal: &DealRow) -> bool {
-    deal.owner_org_id.is_none() && deal.owner_user_id.is_none()
+    owner_of(deal).is_nobody()
 }
 
 /// What `side` may do to a deal in `status`.

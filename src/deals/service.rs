@@ -16,6 +16,7 @@ use super::model::{
 use super::notify::{deal_ctx, tell};
 use super::repo::{self, DealChange};
 use crate::accounts::model::{Caller, Locale};
+use crate::actor::{Acting, Actor};
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::{self, DbConn};
@@ -24,7 +25,7 @@ use crate::notify::{format, Event};
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
-pub use super::rules::{allowed, managed_by_exchange, Who};
+pub use super::rules::{allowed, managed_by_exchange, DealAccess};
 use super::rules::{check, deal_not_found};
 use super::views::{listing_of, view, DealView};
 
@@ -100,7 +101,7 @@ where
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let who = Who::load(conn, &caller)?;
+                let who = Actor::signed_in(conn, &caller)?;
                 let deal = repo::lock_deal(conn, id)?.ok_or_else(deal_not_found)?;
                 let side = who.side(&deal).ok_or_else(deal_not_found)?;
                 let listing = listing_of(conn, &deal)?;
@@ -189,7 +190,7 @@ pub async fn open(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                let who = Who::load(conn, &caller)?;
+                let who = Actor::signed_in(conn, &caller)?;
                 let listing = match listings::find(conn, listing_id)? {
                     Some(l) if l.kind() == kind && l.status() == Status::Published => l,
                     _ => {
@@ -208,57 +209,34 @@ pub async fn open(
     Ok(view)
 }
 
-/// Who answers for a listing: its organisation, or the expert's account; for a listing
-/// neither owns (an imported expert profile), the exchange's moderators.
-fn owner_of(listing: &ListingRow) -> (Option<i64>, Option<i64>) {
-    (listing.organization_id, listing.owner_user_id)
-}
-
-/// The organisation a person acts for: the one named (they must belong to it), their only
-/// one, or none.
-fn acting_org(who: &Who, requested: Option<i64>) -> Result<Option<i64>, ApiError> {
-    match requested {
-        Some(id) if who.org_ids.contains(&id) => Ok(Some(id)),
-        Some(_) => Err(ApiError::invalid(
-            "organization_id",
-            "you are not a member of this organisation",
-        )),
-        None => match who.org_ids.as_slice() {
-            [] => Ok(None),
-            [only] => Ok(Some(*only)),
-            _ => Err(ApiError::invalid(
-                "organization_id",
-                "you belong to several organisations: say which one you ask for",
-            )),
-        },
-    }
-}
-
 /// Creates a request (directly, or from a broker's match) and tells the side asked.
 pub fn start(
     conn: &mut DbConn,
     state: &AppState,
-    who: &Who,
+    who: &Actor,
     listing: &ListingRow,
     organization_id: Option<i64>,
     message: &str,
     broker: Option<(&super::model::MatchRow, String)>,
 ) -> Result<DealRow, ApiError> {
-    let (owner_org, owner_user) = owner_of(listing);
-    let requester_org = acting_org(who, organization_id)?;
-    if who.moderator && owner_org.is_none() && owner_user.is_none() {
+    // The side asked: the listing's organisation or the expert's account; nobody for an
+    // imported expert profile, which the exchange's moderators answer for.
+    let owner = listing.owner();
+    let me = who.account()?;
+    let requester_org = who.acting_organisation(organization_id, Acting::Asks)?;
+    if who.is_moderator() && owner.is_nobody() {
         return Err(ApiError::invalid(
             "listing_id",
             "the exchange's moderators answer for this listing: you cannot ask yourselves",
         ));
     }
-    if owner_user == Some(who.user_id) || owner_org.is_some_and(|o| who.org_ids.contains(&o)) {
+    if who.owns(owner) {
         return Err(ApiError::invalid(
             "listing_id",
             "this listing is your own side's",
         ));
     }
-    if let Some(existing) = repo::open_deal_of(conn, listing.id, who.user_id)? {
+    if let Some(existing) = repo::open_deal_of(conn, listing.id, me)? {
         return Err(ApiError::Conflict {
             code: "deal_exists",
             detail: format!(
@@ -272,10 +250,10 @@ pub fn start(
         listing_id: listing.id,
         listing_kind: listing.kind.clone(),
         status: DealStatus::Requested.as_str().into(),
-        requester_user_id: who.user_id,
+        requester_user_id: me,
         requester_org_id: requester_org,
-        owner_org_id: owner_org,
-        owner_user_id: owner_user,
+        owner_org_id: owner.org,
+        owner_user_id: owner.user,
         broker_org_id: broker.as_ref().map(|(m, _)| m.broker_org_id),
         broker_user_id: broker.as_ref().and_then(|(m, _)| m.broker_user_id),
         match_id: broker.as_ref().map(|(m, _)| m.id),
@@ -299,7 +277,7 @@ pub fn start(
         conn,
         &deal,
         Step {
-            actor: Some(who.user_id),
+            actor: Some(me),
             side: Side::Requester,
             kind: "requested",
             to: None,
@@ -309,7 +287,7 @@ pub fn start(
         },
         now,
     )?;
-    let (name, org) = actor_name(conn, &deal, listing, Side::Requester, who.user_id)?;
+    let (name, org) = actor_name(conn, &deal, listing, Side::Requester, me)?;
     let ctx = deal_ctx(&deal, listing);
     let broker_name = broker.map(|(_, n)| n);
     let expires = deal.expires_at.date();
@@ -320,7 +298,7 @@ pub fn start(
         Event::DealRequested,
         &format!("deal-event:{event}"),
         &[Side::Owner],
-        Some(who.user_id),
+        Some(me),
         |locale| {
             json!({"deal": ctx, "actor_name": name, "actor_org": org, "message": message,
                    "respond_by": format::date(expires, locale), "broker_name": broker_name})
@@ -329,7 +307,7 @@ pub fn start(
     tracing::info!(
         deal_id = id,
         listing_id = listing.id,
-        user_id = who.user_id,
+        user_id = me,
         "deal requested"
     );
     Ok(deal)

@@ -9,8 +9,9 @@ use super::model::{
     DealAction, DealRow, DealStatus, DeclineReason, EventRow, OfferRow, OfferStatus, Side,
 };
 use super::repo::{self, DealFilter, OrgContact};
-use super::rules::{allowed, deal_not_found, Who};
+use super::rules::{allowed, deal_not_found, DealAccess};
 use crate::accounts::model::{utc, Caller};
+use crate::actor::Actor;
 use crate::catalog::model::{Kind, ListingRow};
 use crate::catalog::repo as listings;
 use crate::db::DbConn;
@@ -271,7 +272,7 @@ pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<DealView, 
     state
         .db
         .run(move |conn| {
-            let who = Who::load(conn, &caller)?;
+            let who = Actor::signed_in(conn, &caller)?;
             let deal = repo::find_deal(conn, id)?.ok_or_else(deal_not_found)?;
             let side = who.side(&deal).ok_or_else(deal_not_found)?;
             let listing = listing_of(conn, &deal)?;
@@ -325,8 +326,8 @@ pub async fn list(state: &AppState, caller: Caller, q: DealQuery) -> Result<Deal
     state
         .db
         .run(move |conn| {
-            let who = Who::load(conn, &caller)?;
-            let (total, rows) = repo::list_deals(conn, &who.scope(), &filter, limit, offset)?;
+            let who = Actor::signed_in(conn, &caller)?;
+            let (total, rows) = repo::list_deals(conn, &who.deal_scope(), &filter, limit, offset)?;
             let mut items = Vec::with_capacity(rows.len());
             for deal in &rows {
                 let side = who.side(deal).unwrap_or(Side::Moderator);
@@ -427,7 +428,7 @@ pub async fn timeline(
     state
         .db
         .run(move |conn| {
-            let who = Who::load(conn, &caller)?;
+            let who = Actor::signed_in(conn, &caller)?;
             let deal = repo::find_deal(conn, id)?.ok_or_else(deal_not_found)?;
             let side = who.side(&deal).ok_or_else(deal_not_found)?;
             let listing = listing_of(conn, &deal)?;

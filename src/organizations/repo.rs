@@ -107,6 +107,22 @@ pub fn set_verified(conn: &mut DbConn, id: i64, by: i64, now: NaiveDateTime) -> 
         .execute(conn)
 }
 
+/// The organisations a person belongs to, with their role in each.
+pub fn memberships_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<(i64, MemberRole)>> {
+    let rows: Vec<(i64, String)> = om::table
+        .filter(om::user_id.eq(user_id))
+        .order(om::organization_id.asc())
+        .select((om::organization_id, om::role))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(org, role)| {
+            MemberRole::parse(&role)
+                .map(|r| (org, r))
+                .map_err(|e| diesel::result::Error::DeserializationError(e.into()))
+        })
+        .collect()
+}
+
 /// The caller's role inside the organisation, if a member.
 pub fn member_role(conn: &mut DbConn, org_id: i64, user_id: i64) -> QueryResult<Option<String>> {
     om::table

@@ -7,6 +7,7 @@ use super::model::{
 use super::repo::{self, Filter};
 use crate::accounts::model::Caller;
 use crate::accounts::repo as accounts_repo;
+use crate::actor::Actor;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
@@ -64,25 +65,20 @@ fn view_for(
     viewer: Option<&Caller>,
 ) -> Result<OrganizationView, ApiError> {
     let org = repo::find(conn, id)?.ok_or_else(org_not_found)?;
-    let show_contact = match viewer {
-        Some(c) if c.role.can_moderate() => true,
-        Some(c) => repo::member_role(conn, id, c.user_id)?.is_some(),
-        None => false,
-    };
+    let actor = Actor::load(conn, viewer)?;
+    let show_contact = actor.is_moderator() || actor.is_member(Some(id));
     OrganizationView::from_row(&org, show_contact).map_err(ApiError::internal)
 }
 
 /// The caller must administer the organisation (or the platform).
 fn require_org_admin(conn: &mut DbConn, org_id: i64, caller: &Caller) -> Result<(), ApiError> {
     repo::find(conn, org_id)?.ok_or_else(org_not_found)?;
-    if caller.role == crate::accounts::model::Role::Admin {
-        return Ok(());
-    }
-    match repo::member_role(conn, org_id, caller.user_id)?.as_deref() {
-        Some("admin") => Ok(()),
-        _ => Err(ApiError::forbidden(
+    if Actor::signed_in(conn, caller)?.administers(org_id) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
             "only an administrator of this organisation may do this",
-        )),
+        ))
     }
 }
 
@@ -332,8 +328,8 @@ pub async fn list_members(
         .db
         .run(move |conn| {
             repo::find(conn, org_id)?.ok_or_else(org_not_found)?;
-            let allowed = caller.role.can_moderate()
-                || repo::member_role(conn, org_id, caller.user_id)?.is_some();
+            let actor = Actor::signed_in(conn, &caller)?;
+            let allowed = actor.is_moderator() || actor.is_member(Some(org_id));
             if !allowed {
                 return Err(ApiError::forbidden(
                     "only members of this organisation and moderators see its members",
