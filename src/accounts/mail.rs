@@ -13,12 +13,10 @@ use super::password::check_policy;
 use super::repo;
 use super::tokens::{blocking, new_token, token_hash};
 use crate::config::Settings;
-use crate::db::schema::{account_tokens as at, users};
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
-use crate::per_backend;
 use crate::state::AppState;
 use crate::validate::Email;
 
@@ -46,18 +44,15 @@ fn issue(
 ) -> Result<(String, i64), ApiError> {
     let token = new_token();
     let now = db::now();
-    let values = (
-        at::user_id.eq(user.id),
-        at::purpose.eq(purpose),
-        at::token_hash.eq(token_hash(&token)),
-        at::email.eq(&user.email),
-        at::created_at.eq(now),
-        at::expires_at.eq(now + ttl),
-    );
-    let id = per_backend!(conn, |c| diesel::insert_into(at::table)
-        .values(values)
-        .returning(at::id)
-        .get_result(c))?;
+    let id = repo::insert_account_token(
+        conn,
+        user.id,
+        purpose,
+        &token_hash(&token),
+        &user.email,
+        now,
+        now + ttl,
+    )?;
     Ok((token, id))
 }
 
@@ -67,14 +62,8 @@ fn issued_recently(
     user_id: i64,
     purpose: &str,
 ) -> QueryResult<Option<NaiveDateTime>> {
-    at::table
-        .filter(at::user_id.eq(user_id))
-        .filter(at::purpose.eq(purpose))
-        .filter(at::created_at.gt(db::now() - Duration::seconds(RESEND_AFTER_SECONDS)))
-        .select(at::created_at)
-        .order(at::created_at.desc())
-        .first(conn)
-        .optional()
+    let since = db::now() - Duration::seconds(RESEND_AFTER_SECONDS);
+    repo::account_token_issued_since(conn, user_id, purpose, since)
 }
 
 /// Queues the verification email of a new (or unverified) account, in the caller's
@@ -130,24 +119,11 @@ fn redeem(conn: &mut DbConn, token: &str, purpose: &str) -> Result<(i64, String)
     }
     let now = db::now();
     let hash = token_hash(token);
-    let found: Option<(i64, i64, String)> = at::table
-        .filter(at::token_hash.eq(&hash))
-        .filter(at::purpose.eq(purpose))
-        .filter(at::used_at.is_null())
-        .filter(at::expires_at.gt(now))
-        .select((at::id, at::user_id, at::email))
-        .first(conn)
-        .optional()?;
+    let found = repo::live_account_token(conn, &hash, purpose, now)?;
     let Some((id, user_id, email)) = found else {
         return Err(bad());
     };
-    let taken = diesel::update(
-        at::table
-            .filter(at::id.eq(id))
-            .filter(at::used_at.is_null()),
-    )
-    .set(at::used_at.eq(now))
-    .execute(conn)?;
+    let taken = repo::use_account_token(conn, id, now)?;
     if taken == 0 {
         return Err(bad());
     }
@@ -181,10 +157,7 @@ pub async fn verify_email(state: &AppState, req: TokenRequest) -> Result<UserVie
                     ));
                 }
                 let now = db::now();
-                diesel::update(users::table.find(user_id))
-                    .filter(users::email_verified_at.is_null())
-                    .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
-                    .execute(conn)?;
+                repo::confirm_email(conn, user_id, now)?;
                 tracing::info!(user_id, "email address verified");
                 let user =
                     repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
@@ -294,17 +267,7 @@ pub async fn confirm_reset(state: &AppState, req: ResetConfirm) -> Result<(), Ap
     let probe = token_hash(token.trim());
     let owner: Option<String> = state
         .db
-        .run(move |conn| {
-            Ok(at::table
-                .inner_join(users::table)
-                .filter(at::token_hash.eq(probe))
-                .filter(at::purpose.eq(RESET))
-                .filter(at::used_at.is_null())
-                .filter(at::expires_at.gt(db::now()))
-                .select(users::email)
-                .first(conn)
-                .optional()?)
-        })
+        .run(move |conn| Ok(repo::account_token_owner(conn, &probe, RESET, db::now())?))
         .await?;
     let Some(owner) = owner else {
         return Err(ApiError::invalid(
@@ -331,18 +294,8 @@ pub async fn confirm_reset(state: &AppState, req: ResetConfirm) -> Result<(), Ap
                 let now = db::now();
                 repo::set_password_hash(conn, user_id, &hash, now)?;
                 repo::revoke_all_tokens(conn, user_id, now)?;
-                diesel::update(
-                    at::table
-                        .filter(at::user_id.eq(user_id))
-                        .filter(at::purpose.eq(RESET))
-                        .filter(at::used_at.is_null()),
-                )
-                .set(at::used_at.eq(now))
-                .execute(conn)?;
-                diesel::update(users::table.find(user_id))
-                    .filter(users::email_verified_at.is_null())
-                    .set(users::email_verified_at.eq(now))
-                    .execute(conn)?;
+                repo::use_account_tokens(conn, user_id, RESET, now)?;
+                repo::confirm_email(conn, user_id, now)?;
                 let user =
                     repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
                 queue_password_changed(

@@ -1,10 +1,10 @@
-//! Account storage: users and sign-in tokens.
+//! Account storage: users, sign-in tokens and single-use emailed tokens.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{MembershipView, NewUser, User};
-use crate::db::schema::{auth_tokens, organization_members, organizations, users};
+use super::model::{NewUser, User};
+use crate::db::schema::{account_tokens as at, auth_tokens, users};
 use crate::db::DbConn;
 use crate::per_backend;
 
@@ -116,36 +116,121 @@ pub fn revoke_all_tokens(
         .execute(conn)
 }
 
-pub fn memberships(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<MembershipView>> {
-    let rows: Vec<(i64, String, String, String, Option<NaiveDateTime>)> =
-        organization_members::table
-            .inner_join(organizations::table)
-            .filter(organization_members::user_id.eq(user_id))
-            .order(organizations::name.asc())
-            .select((
-                organizations::id,
-                organizations::name,
-                organizations::org_type,
-                organization_members::role,
-                organizations::verified_at,
-            ))
-            .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(organization_id, name, org_type, role, verified_at)| MembershipView {
-                organization_id,
-                name,
-                org_type,
-                role,
-                verified: verified_at.is_some(),
-            },
-        )
-        .collect())
-}
-
 pub fn mark_verified(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set(users::email_verified_at.eq(now))
+        .execute(conn)
+}
+
+/// A new single-use token (email verification, password reset); its row id.
+pub fn insert_account_token(
+    conn: &mut DbConn,
+    user_id: i64,
+    purpose: &str,
+    token_hash: &str,
+    email: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<i64> {
+    let values = (
+        at::user_id.eq(user_id),
+        at::purpose.eq(purpose),
+        at::token_hash.eq(token_hash),
+        at::email.eq(email),
+        at::created_at.eq(now),
+        at::expires_at.eq(expires_at),
+    );
+    per_backend!(conn, |c| diesel::insert_into(at::table)
+        .values(values)
+        .returning(at::id)
+        .get_result(c))
+}
+
+/// When the last token of this purpose was issued to the account, if after `since`.
+pub fn account_token_issued_since(
+    conn: &mut DbConn,
+    user_id: i64,
+    purpose: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Option<NaiveDateTime>> {
+    at::table
+        .filter(at::user_id.eq(user_id))
+        .filter(at::purpose.eq(purpose))
+        .filter(at::created_at.gt(since))
+        .select(at::created_at)
+        .order(at::created_at.desc())
+        .first(conn)
+        .optional()
+}
+
+/// A live (unused, unexpired) token of this purpose: its id, account and the address it
+/// was sent to.
+pub fn live_account_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+    purpose: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(i64, i64, String)>> {
+    at::table
+        .filter(at::token_hash.eq(token_hash))
+        .filter(at::purpose.eq(purpose))
+        .filter(at::used_at.is_null())
+        .filter(at::expires_at.gt(now))
+        .select((at::id, at::user_id, at::email))
+        .first(conn)
+        .optional()
+}
+
+/// Marks one token used; 0 when another request used it first.
+pub fn use_account_token(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        at::table
+            .filter(at::id.eq(id))
+            .filter(at::used_at.is_null()),
+    )
+    .set(at::used_at.eq(now))
+    .execute(conn)
+}
+
+/// Marks every live token of this purpose of the account used.
+pub fn use_account_tokens(
+    conn: &mut DbConn,
+    user_id: i64,
+    purpose: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        at::table
+            .filter(at::user_id.eq(user_id))
+            .filter(at::purpose.eq(purpose))
+            .filter(at::used_at.is_null()),
+    )
+    .set(at::used_at.eq(now))
+    .execute(conn)
+}
+
+/// The address of the account a live token of this purpose belongs to.
+pub fn account_token_owner(
+    conn: &mut DbConn,
+    token_hash: &str,
+    purpose: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    at::table
+        .inner_join(users::table)
+        .filter(at::token_hash.eq(token_hash))
+        .filter(at::purpose.eq(purpose))
+        .filter(at::used_at.is_null())
+        .filter(at::expires_at.gt(now))
+        .select(users::email)
+        .first(conn)
+        .optional()
+}
+
+/// Records that the account's address is confirmed, unless it already was.
+pub fn confirm_email(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .filter(users::email_verified_at.is_null())
+        .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
         .execute(conn)
 }

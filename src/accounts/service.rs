@@ -246,7 +246,7 @@ pub fn me_in(conn: &mut DbConn, user_id: i64) -> Result<MeView, ApiError> {
     let user = repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
     Ok(MeView {
         user: view(&user)?,
-        organizations: repo::memberships(conn, user_id)?,
+        organizations: crate::organizations::repo::membership_views(conn, user_id)?,
     })
 }
 

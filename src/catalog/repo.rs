@@ -1,12 +1,10 @@
 //! Listing storage: rows, their events, and the change log the search index follows.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Kind, ListingData, ListingRow, NewListing, Status};
-use crate::db::schema::{listing_changes, listing_events, listings as l, organizations};
+use crate::db::schema::{listing_changes, listing_events, listings as l};
 use crate::db::{DbConn, MultiBackend};
 use crate::per_backend;
 
@@ -305,31 +303,4 @@ pub fn page_after(
         .limit(limit)
         .select(ListingRow::as_select())
         .load(conn)
-}
-
-/// What a listing shows of its owner organisation.
-#[derive(Debug, Clone, Queryable)]
-pub struct OrgBrief {
-    pub id: i64,
-    pub name: String,
-    pub org_type: String,
-    pub verified_at: Option<NaiveDateTime>,
-    pub external_id: Option<String>,
-}
-
-pub fn org_briefs(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, OrgBrief>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<OrgBrief> = organizations::table
-        .filter(organizations::id.eq_any(ids.to_vec()))
-        .select((
-            organizations::id,
-            organizations::name,
-            organizations::org_type,
-            organizations::verified_at,
-            organizations::external_id,
-        ))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|o| (o.id, o)).collect())
 }

@@ -8,11 +8,12 @@ use utoipa::ToSchema;
 
 use super::content::Content;
 use super::model::{Action, Kind, ListingRow, Status};
-use super::repo::{self, OrgBrief, Scope};
+use super::repo::Scope;
 use crate::accounts::model::utc;
 use crate::actor::Actor;
 use crate::db::DbConn;
 use crate::http::error::ApiError;
+use crate::organizations::repo::{self as organizations, OrgBrief};
 
 /// What the actor may do with a listing. Owning is the actor's rule (`Actor::owns`); a
 /// listing adds only that a published one is open to everyone.
@@ -139,7 +140,7 @@ pub(super) fn views(
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let orgs = repo::org_briefs(conn, &ids)?;
+    let orgs = organizations::briefs(conn, &ids)?;
     Ok(rows.iter().map(|r| view(r, viewer, &orgs)).collect())
 }
 

@@ -3,7 +3,6 @@
 //! the broker attached.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -16,12 +15,12 @@ use crate::accounts::model::{utc, Caller};
 use crate::actor::Actor;
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
-use crate::db::schema::organizations as org;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
+use crate::organizations::repo as organizations;
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
@@ -105,10 +104,6 @@ fn match_side(
     }
 }
 
-fn broker_name(conn: &mut DbConn, id: i64) -> QueryResult<String> {
-    org::table.find(id).select(org::name).first(conn)
-}
-
 fn match_view(
     conn: &mut DbConn,
     m: &MatchRow,
@@ -137,7 +132,7 @@ fn match_view(
         },
         note: m.note.clone(),
         broker_organization_id: m.broker_org_id,
-        broker_organization: broker_name(conn, m.broker_org_id)?,
+        broker_organization: organizations::name_of(conn, m.broker_org_id)?,
         deal_id: m.deal_id,
         created_at: utc(m.created_at),
         updated_at: utc(m.updated_at),
@@ -159,19 +154,6 @@ fn published(conn: &mut DbConn, id: i64, kind: Kind, field: &str) -> Result<List
             format!("no published {} has this id", kind.noun()),
         )),
     }
-}
-
-/// The broker organisations among the caller's organisations.
-fn broker_orgs(conn: &mut DbConn, who: &Actor) -> QueryResult<Vec<i64>> {
-    let ids = who.org_ids();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    org::table
-        .filter(org::id.eq_any(ids))
-        .filter(org::org_type.eq("broker"))
-        .select(org::id)
-        .load(conn)
 }
 
 /// The people of a listing's side, for a match notification.
@@ -221,7 +203,7 @@ pub async fn propose(
         .run(move |conn| {
             db::write_tx(conn, |conn| {
                 let who = Actor::signed_in(conn, &caller)?;
-                let brokers = broker_orgs(conn, &who)?;
+                let brokers = organizations::brokers_among(conn, &who.org_ids())?;
                 let broker_org =
                     match (req.organization_id, brokers.as_slice()) {
                         (Some(id), _) if brokers.contains(&id) => id,
@@ -271,7 +253,7 @@ pub async fn propose(
                     }
                 })?;
                 let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
-                let broker_org_name = broker_name(conn, broker_org)?;
+                let broker_org_name = organizations::name_of(conn, broker_org)?;
                 let broker_person = repo::display_name(conn, caller.user_id)?;
                 let ctx = match_ctx(&m, &need, &target);
                 let path = format!("/matches/{id}");
@@ -342,7 +324,7 @@ pub async fn list(
         .db
         .run(move |conn| {
             let who = Actor::signed_in(conn, &caller)?;
-            let brokers = broker_orgs(conn, &who)?;
+            let brokers = organizations::brokers_among(conn, &who.org_ids())?;
             let owned = repo::owned_listing_ids(conn, who.account()?, &who.org_ids())?;
             let (total, rows) =
                 repo::list_matches(conn, who.is_moderator(), &brokers, &owned, limit, offset)?;
@@ -416,7 +398,7 @@ pub async fn take_up(
                     .map(|u| repo::display_name(conn, u))
                     .transpose()?
                     .filter(|n| !n.is_empty());
-                let broker_org_name = broker_name(conn, m.broker_org_id)?;
+                let broker_org_name = organizations::name_of(conn, m.broker_org_id)?;
                 let broker_label = match &broker_person {
                     Some(p) => format!("{p} ({broker_org_name})"),
                     None => broker_org_name.clone(),
@@ -451,7 +433,7 @@ pub async fn take_up(
                 let taker = repo::display_name(conn, who.account()?)?;
                 let taker_org = deal
                     .requester_org_id
-                    .map(|o| repo::org_contact(conn, o))
+                    .map(|o| organizations::contact(conn, o))
                     .transpose()?
                     .flatten()
                     .map(|o| o.name);

@@ -12,6 +12,7 @@ use crate::http::error::ApiError;
 use crate::notify::format;
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
+use crate::organizations::repo as organizations;
 
 pub fn recipient(p: Person) -> Recipient {
     Recipient {
@@ -35,7 +36,7 @@ pub fn side_recipients(
             (None, Some(org)) => {
                 let members = repo::members_of(conn, org)?;
                 if members.is_empty() {
-                    return Ok(repo::org_contact(conn, org)?
+                    return Ok(organizations::contact(conn, org)?
                         .and_then(|o| {
                             o.email.map(|email| Recipient {
                                 user_id: None,

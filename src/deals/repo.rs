@@ -9,7 +9,7 @@ use super::model::{
 };
 use crate::db::schema::{
     deal_events as ev, deal_offers as of, deals as d, matches as m, organization_members as om,
-    organizations as org, users,
+    users,
 };
 use crate::db::DbConn;
 use crate::per_backend;
@@ -326,24 +326,6 @@ pub fn members_of(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<Person>> {
         .order((om::role.asc(), users::id.asc()))
         .select((users::id, users::email, users::display_name, users::locale))
         .load(conn)
-}
-
-/// What deals show of an organisation.
-#[derive(Debug, Clone, Queryable)]
-pub struct OrgContact {
-    pub id: i64,
-    pub name: String,
-    pub org_type: String,
-    pub email: Option<String>,
-    pub website: Option<String>,
-}
-
-pub fn org_contact(conn: &mut DbConn, id: i64) -> QueryResult<Option<OrgContact>> {
-    org::table
-        .find(id)
-        .select((org::id, org::name, org::org_type, org::email, org::website))
-        .first(conn)
-        .optional()
 }
 
 pub fn insert_match(conn: &mut DbConn, new: &NewMatch) -> QueryResult<i64> {

@@ -22,6 +22,7 @@ use crate::catalog::repo as listings;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::{format, Event};
+use crate::organizations::repo as organizations;
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
@@ -135,7 +136,7 @@ pub(super) fn actor_name(
         _ => None,
     };
     let org = org
-        .map(|id| repo::org_contact(conn, id))
+        .map(|id| organizations::contact(conn, id))
         .transpose()?
         .flatten()
         .map(|o| o.name);

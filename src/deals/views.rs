@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::model::{
     DealAction, DealRow, DealStatus, DeclineReason, EventRow, OfferRow, OfferStatus, Side,
 };
-use super::repo::{self, DealFilter, OrgContact};
+use super::repo::{self, DealFilter};
 use super::rules::{allowed, deal_not_found, DealAccess};
 use crate::accounts::model::{utc, Caller};
 use crate::actor::Actor;
@@ -17,6 +17,8 @@ use crate::catalog::repo as listings;
 use crate::db::DbConn;
 use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
+use crate::organizations::repo as organizations;
+use crate::organizations::repo::OrgContact;
 use crate::state::AppState;
 
 /// How to reach a party: shown once the request is accepted.
@@ -174,17 +176,17 @@ pub fn view(
     let person = |id: Option<i64>| id.and_then(|id| people.iter().find(|p| p.id == id));
     let requester_org = deal
         .requester_org_id
-        .map(|id| repo::org_contact(conn, id))
+        .map(|id| organizations::contact(conn, id))
         .transpose()?
         .flatten();
     let owner_org = deal
         .owner_org_id
-        .map(|id| repo::org_contact(conn, id))
+        .map(|id| organizations::contact(conn, id))
         .transpose()?
         .flatten();
     let broker_org = deal
         .broker_org_id
-        .map(|id| repo::org_contact(conn, id))
+        .map(|id| organizations::contact(conn, id))
         .transpose()?
         .flatten();
     let requester_person = person(Some(deal.requester_user_id));

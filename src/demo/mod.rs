@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::accounts::model::{Caller, Locale, Role};
 use crate::accounts::service as accounts;
-use crate::db::schema::{listings, organizations, users};
+use crate::db::schema::{listings, users};
 use crate::http::error::ApiError;
 use crate::imports::{import, ImportReport};
 use crate::state::AppState;
@@ -84,10 +84,8 @@ pub async fn load_if_empty(state: &AppState) -> Result<Option<ImportReport>, Api
             state
                 .db
                 .run(move |conn| {
-                    let org_id: i64 = organizations::table
-                        .filter(organizations::external_id.eq(ext))
-                        .select(organizations::id)
-                        .first(conn)?;
+                    let org_id = crate::organizations::repo::id_by_external_id(conn, ext)?
+                        .ok_or(diesel::result::Error::NotFound)?;
                     if crate::organizations::repo::member_role(conn, org_id, user_id)?.is_none() {
                         crate::organizations::repo::add_member(
                             conn,
@@ -107,12 +105,7 @@ pub async fn load_if_empty(state: &AppState) -> Result<Option<ImportReport>, Api
         .db
         .run(move |conn| {
             let now = crate::db::now();
-            diesel::update(organizations::table.filter(organizations::verified_at.is_null()))
-                .set((
-                    organizations::verified_at.eq(now),
-                    organizations::verified_by.eq(moderator),
-                ))
-                .execute(conn)?;
+            crate::organizations::repo::verify_all(conn, moderator, now)?;
             Ok(())
         })
         .await?;

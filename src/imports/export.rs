@@ -1,16 +1,15 @@
 //! Open-data export in the interchange format: published listings, organisations first,
 //! without private contact details and without the owner of confidential needs.
 
-use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::catalog::content::Content;
 use crate::catalog::model::{Kind, Status};
 use crate::catalog::repo as listings;
-use crate::db::schema::organizations as org;
 use crate::db::{Db, DbConn};
 use crate::http::error::ApiError;
 use crate::organizations::model::Organization;
+use crate::organizations::repo as organizations;
 
 /// What an export contains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +70,7 @@ pub fn export_page(
     };
     match what {
         ExportKind::Organization => {
-            let rows: Vec<Organization> = org::table
-                .filter(org::id.gt(after_id))
-                .order(org::id.asc())
-                .limit(limit)
-                .select(Organization::as_select())
-                .load(conn)?;
+            let rows: Vec<Organization> = organizations::page_after(conn, after_id, limit)?;
             for o in &rows {
                 // Open data: no contact email.
                 push(
@@ -98,7 +92,7 @@ pub fn export_page(
             let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
             ids.sort_unstable();
             ids.dedup();
-            let owners = listings::org_briefs(conn, &ids)?;
+            let owners = organizations::briefs(conn, &ids)?;
             for r in &rows {
                 let mut record = Map::new();
                 record.insert("kind".into(), Value::String(kind.as_str().into()));

@@ -14,12 +14,11 @@ use utoipa::ToSchema;
 use crate::catalog::content::{known_keys, Content, Context};
 use crate::catalog::model::{Kind, ListingData, NewListing, Status};
 use crate::catalog::repo as listings;
-use crate::db::schema::organizations as org;
 use crate::db::{self, Db, DbConn};
 use crate::http::error::{ApiError, FieldError};
-use crate::organizations::model::{CreateOrganizationRequest, NewOrganization, Organization};
-use crate::organizations::service::{validate_new, ValidOrg};
-use crate::per_backend;
+use crate::organizations::model::{CreateOrganizationRequest, NewOrganization};
+use crate::organizations::repo as organizations;
+use crate::organizations::service::{store_update, validate_new, ValidOrg};
 
 pub mod export;
 pub mod handlers;
@@ -328,11 +327,7 @@ impl Applier {
         if let Some(id) = self.org_ids.get(external_id) {
             return Ok(Some(*id));
         }
-        let found: Option<i64> = org::table
-            .filter(org::external_id.eq(external_id))
-            .select(org::id)
-            .first(conn)
-            .optional()?;
+        let found = organizations::id_by_external_id(conn, external_id)?;
         if let Some(id) = found {
             self.org_ids.insert(external_id.to_owned(), id);
         }
@@ -369,11 +364,7 @@ impl Applier {
         o: &ValidOrg,
     ) -> Result<Outcome, LineFailure> {
         let now = db::now();
-        let existing: Option<Organization> = org::table
-            .filter(org::external_id.eq(external_id))
-            .select(Organization::as_select())
-            .first(conn)
-            .optional()?;
+        let existing = organizations::find_by_external_id(conn, external_id)?;
         let outcome = match existing {
             Some(cur) => {
                 let same = cur.name == o.name
@@ -386,18 +377,12 @@ impl Applier {
                 if same {
                     return Ok(Outcome::Unchanged);
                 }
-                diesel::update(org::table.find(cur.id))
-                    .set((
-                        org::name.eq(&o.name),
-                        org::org_type.eq(o.org_type.as_str()),
-                        org::district.eq(&o.district),
-                        org::website.eq(&o.website),
-                        org::email.eq(&o.email),
-                        org::tax_code.eq(o.tax_code.clone().or(cur.tax_code)),
-                        org::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .map_err(tax_code_conflict)?;
+                // An import that leaves the tax code out keeps the one registered.
+                let next = ValidOrg {
+                    tax_code: o.tax_code.clone().or(cur.tax_code.clone()),
+                    ..o.clone()
+                };
+                store_update(conn, &cur, &next, now).map_err(tax_code_conflict)?;
                 Outcome::Updated
             }
             None => {
@@ -413,11 +398,7 @@ impl Applier {
                     updated_at: now,
                     external_id: Some(external_id.to_owned()),
                 };
-                let id: i64 = per_backend!(&mut *conn, |c| diesel::insert_into(org::table)
-                    .values(&new)
-                    .returning(org::id)
-                    .get_result(c))
-                .map_err(tax_code_conflict)?;
+                let id = organizations::insert(conn, &new).map_err(tax_code_conflict)?;
                 self.org_ids.insert(external_id.to_owned(), id);
                 Outcome::Created
             }

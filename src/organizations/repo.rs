@@ -1,10 +1,12 @@
 //! Organisation storage.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{MemberRole, MemberView, NewOrganization, Organization};
-use crate::accounts::model::utc;
+use super::model::{MemberRole, MemberView, NewOrganization, OrgType, Organization};
+use crate::accounts::model::{utc, MembershipView};
 use crate::db::schema::{organization_members as om, organizations as org, users};
 use crate::db::{DbConn, MultiBackend};
 use crate::per_backend;
@@ -183,5 +185,130 @@ pub fn members(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<MemberView>> {
             role: MemberRole::parse(&role).unwrap_or(MemberRole::Member),
             joined_at: utc(joined),
         })
+        .collect())
+}
+
+pub fn find_by_external_id(
+    conn: &mut DbConn,
+    external_id: &str,
+) -> QueryResult<Option<Organization>> {
+    org::table
+        .filter(org::external_id.eq(external_id))
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn id_by_external_id(conn: &mut DbConn, external_id: &str) -> QueryResult<Option<i64>> {
+    org::table
+        .filter(org::external_id.eq(external_id))
+        .select(org::id)
+        .first(conn)
+        .optional()
+}
+
+/// Up to `limit` organisations after `after_id`, in id order (exports).
+pub fn page_after(conn: &mut DbConn, after_id: i64, limit: i64) -> QueryResult<Vec<Organization>> {
+    org::table
+        .filter(org::id.gt(after_id))
+        .order(org::id.asc())
+        .limit(limit)
+        .select(Organization::as_select())
+        .load(conn)
+}
+
+pub fn name_of(conn: &mut DbConn, id: i64) -> QueryResult<String> {
+    org::table.find(id).select(org::name).first(conn)
+}
+
+/// The broker organisations among `ids`.
+pub fn brokers_among(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    org::table
+        .filter(org::id.eq_any(ids.to_vec()))
+        .filter(org::org_type.eq(OrgType::Broker.as_str()))
+        .select(org::id)
+        .load(conn)
+}
+
+/// Marks every organisation not yet verified as verified by `by` (the demo data).
+pub fn verify_all(conn: &mut DbConn, by: Option<i64>, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(org::table.filter(org::verified_at.is_null()))
+        .set((org::verified_at.eq(now), org::verified_by.eq(by)))
+        .execute(conn)
+}
+
+/// What a listing shows of its owner organisation.
+#[derive(Debug, Clone, Queryable)]
+pub struct OrgBrief {
+    pub id: i64,
+    pub name: String,
+    pub org_type: String,
+    pub verified_at: Option<NaiveDateTime>,
+    pub external_id: Option<String>,
+}
+
+pub fn briefs(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, OrgBrief>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<OrgBrief> = org::table
+        .filter(org::id.eq_any(ids.to_vec()))
+        .select((
+            org::id,
+            org::name,
+            org::org_type,
+            org::verified_at,
+            org::external_id,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|o| (o.id, o)).collect())
+}
+
+/// What deals show of an organisation.
+#[derive(Debug, Clone, Queryable)]
+pub struct OrgContact {
+    pub id: i64,
+    pub name: String,
+    pub org_type: String,
+    pub email: Option<String>,
+    pub website: Option<String>,
+}
+
+pub fn contact(conn: &mut DbConn, id: i64) -> QueryResult<Option<OrgContact>> {
+    org::table
+        .find(id)
+        .select((org::id, org::name, org::org_type, org::email, org::website))
+        .first(conn)
+        .optional()
+}
+
+/// The organisations a person belongs to, as their account shows them.
+pub fn membership_views(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<MembershipView>> {
+    let rows: Vec<(i64, String, String, String, Option<NaiveDateTime>)> = om::table
+        .inner_join(org::table)
+        .filter(om::user_id.eq(user_id))
+        .order(org::name.asc())
+        .select((
+            org::id,
+            org::name,
+            org::org_type,
+            om::role,
+            org::verified_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(organization_id, name, org_type, role, verified_at)| MembershipView {
+                organization_id,
+                name,
+                org_type,
+                role,
+                verified: verified_at.is_some(),
+            },
+        )
         .collect())
 }

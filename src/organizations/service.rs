@@ -2,7 +2,8 @@
 
 use super::model::{
     tax_code, AddMemberRequest, CreateOrganizationRequest, MemberRole, MemberView, NewOrganization,
-    OrgType, OrganizationList, OrganizationQuery, OrganizationView, UpdateOrganizationRequest,
+    OrgType, Organization, OrganizationList, OrganizationQuery, OrganizationView,
+    UpdateOrganizationRequest,
 };
 use super::repo::{self, Filter};
 use crate::accounts::model::Caller;
@@ -13,6 +14,8 @@ use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
 use crate::state::AppState;
 use crate::validate::{optional_text, text, web_url, Email};
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
 
 fn tax_code_taken() -> ApiError {
     ApiError::Conflict {
@@ -80,6 +83,39 @@ fn require_org_admin(conn: &mut DbConn, org_id: i64, caller: &Caller) -> Result<
             "only an administrator of this organisation may do this",
         ))
     }
+}
+
+/// Writes an organisation's new fields, for the API and for imports alike. A changed name
+/// or tax code withdraws the Department's verification, whichever path changes it: the
+/// badge vouches for an identity, and a different name under the same id is not the one
+/// that was checked. Returns whether a verification was withdrawn.
+pub fn store_update(
+    conn: &mut DbConn,
+    cur: &Organization,
+    next: &ValidOrg,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let identity_changed = next.name != cur.name || next.tax_code != cur.tax_code;
+    repo::update(
+        conn,
+        cur.id,
+        &next.name,
+        next.org_type.as_str(),
+        next.district.as_deref(),
+        next.website.as_deref(),
+        next.email.as_deref(),
+        next.tax_code.as_deref(),
+        !identity_changed,
+        now,
+    )?;
+    let withdrawn = identity_changed && cur.verified_at.is_some();
+    if withdrawn {
+        tracing::info!(
+            organization_id = cur.id,
+            "identity changed, verification withdrawn"
+        );
+    }
+    Ok(withdrawn)
 }
 
 /// A new organisation's fields, validated.
@@ -246,33 +282,23 @@ pub async fn update(
                     None => old,
                 };
                 let name = name.unwrap_or(cur.name.clone());
-                let org_type = org_type
-                    .map(|t| t.as_str().to_owned())
-                    .unwrap_or(cur.org_type.clone());
+                let org_type = match org_type {
+                    Some(t) => t,
+                    None => OrgType::parse(&cur.org_type).map_err(ApiError::internal)?,
+                };
                 let district = pick(district, cur.district.clone());
                 let website = pick(website, cur.website.clone());
                 let email = pick(email, cur.email.clone());
                 let tax_code = pick(tax, cur.tax_code.clone());
-                let identity_changed = name != cur.name || tax_code != cur.tax_code;
-                repo::update(
-                    conn,
-                    id,
-                    &name,
-                    &org_type,
-                    district.as_deref(),
-                    website.as_deref(),
-                    email.as_deref(),
-                    tax_code.as_deref(),
-                    !identity_changed,
-                    db::now(),
-                )
-                .map_err(map_unique)?;
-                if identity_changed && cur.verified_at.is_some() {
-                    tracing::info!(
-                        organization_id = id,
-                        "identity changed, verification withdrawn"
-                    );
-                }
+                let next = ValidOrg {
+                    name,
+                    org_type,
+                    district,
+                    website,
+                    email,
+                    tax_code,
+                };
+                store_update(conn, &cur, &next, db::now()).map_err(map_unique)?;
                 view_for(conn, id, Some(&caller))
             })
         })

@@ -314,7 +314,7 @@ impl SearchIndex {
         let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let orgs = listings::org_briefs(conn, &ids)?;
+        let orgs = crate::organizations::repo::briefs(conn, &ids)?;
         for row in rows {
             let org = row.organization_id.and_then(|id| orgs.get(&id));
             let (_, doc) = schema::document(&self.fields, row, org);

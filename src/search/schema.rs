@@ -9,7 +9,7 @@ use tantivy::TantivyDocument;
 use super::analysis::{self, PAIRS, VI_EXACT, VI_FOLD};
 use super::{facets, glossary};
 use crate::catalog::model::{json_list, Kind, ListingRow};
-use crate::catalog::repo::OrgBrief;
+use crate::organizations::repo::OrgBrief;
 
 /// Bump when the schema or the analysis changes: an index stamped with another version is
 /// rebuilt from the database at start-up.

@@ -377,3 +377,116 @@ async fn the_demo_data_set_is_a_living_exchange() {
         200
     );
 }
+
+/// The organisation imported as `external_id`, as a moderator sees it.
+async fn imported_org(app: &TestApp, token: &str, external_id: &str) -> Value {
+    let list: Value = app
+        .get("/api/v1/organizations?limit=100", Some(token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{list}");
+    let id = items
+        .iter()
+        .find(|o| o["external_id"] == external_id)
+        .unwrap_or_else(|| panic!("{external_id} not in {list}"))["id"]
+        .as_i64()
+        .unwrap();
+    app.get(&format!("/api/v1/organizations/{id}"), Some(token))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_import_that_changes_a_verified_identity_withdraws_the_verification() {
+    let app = TestApp::spawn().await;
+    let moderator = app.privileged("kd@example.vn", Role::Moderator).await;
+    let line = |name: &str, tax: &str, district: &str| {
+        json!({"kind": "organization", "external_id": "ORG-V", "name": name,
+               "org_type": "enterprise", "district": district, "tax_code": tax})
+        .to_string()
+    };
+    let verify = |id: i64| {
+        let app = &app;
+        let moderator = &moderator;
+        async move {
+            let r = app
+                .post(
+                    &format!("/api/v1/organizations/{id}/verify"),
+                    Some(moderator),
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+        }
+    };
+    let r = upload(
+        &app,
+        &moderator,
+        &line("Công ty CP Cơ khí Thạch Thất", "0101234567", "Thạch Thất"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let org = imported_org(&app, &moderator, "ORG-V").await;
+    let id = org["id"].as_i64().unwrap();
+    verify(id).await;
+    assert_eq!(
+        imported_org(&app, &moderator, "ORG-V").await["verified"],
+        true
+    );
+
+    // Another district is not another identity: the verification stays.
+    let r: Value = upload(
+        &app,
+        &moderator,
+        &line("Công ty CP Cơ khí Thạch Thất", "0101234567", "Quốc Oai"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["updated"], 1, "{r}");
+    let org = imported_org(&app, &moderator, "ORG-V").await;
+    assert_eq!(
+        (org["district"].as_str(), org["verified"].as_bool()),
+        (Some("Quốc Oai"), Some(true))
+    );
+
+    // A new name under the same external id is not the organisation that was checked.
+    let r: Value = upload(
+        &app,
+        &moderator,
+        &line("Công ty TNHH Cơ khí Mới", "0101234567", "Quốc Oai"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["updated"], 1, "{r}");
+    let org = imported_org(&app, &moderator, "ORG-V").await;
+    assert_eq!(org["name"], "Công ty TNHH Cơ khí Mới");
+    assert_eq!(org["verified"], false, "{org}");
+    assert!(org["verified_at"].is_null(), "{org}");
+
+    // Nor is another tax code.
+    verify(id).await;
+    let r: Value = upload(
+        &app,
+        &moderator,
+        &line("Công ty TNHH Cơ khí Mới", "0109876543", "Quốc Oai"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["updated"], 1, "{r}");
+    let org = imported_org(&app, &moderator, "ORG-V").await;
+    assert_eq!(
+        (org["tax_code"].as_str(), org["verified"].as_bool()),
+        (Some("0109876543"), Some(false))
+    );
+}
