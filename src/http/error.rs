@@ -96,14 +96,47 @@ pub enum ApiError {
     },
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// Our own failure; the message is logged, never shown.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Our own failure: logged with its whole chain of causes, never shown.
+    #[error("internal error")]
+    Internal(#[source] Cause),
+}
+
+/// What made an internal error: a message, or an error with its own chain of sources.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An internal error's description: what failed, and the error that made it fail.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct Context {
+    what: String,
+    #[source]
+    source: Cause,
+}
+
+/// "a: b: c" for an error and its sources.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
 }
 
 impl ApiError {
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::Internal(cause.to_string())
+    /// Our own failure, from a message or an error (whose sources are kept for the log).
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// Our own failure while doing `what`, caused by `source`.
+    pub fn internal_because(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self::Internal(Box::new(Context {
+            what: what.into(),
+            source: source.into(),
+        }))
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -140,7 +173,7 @@ impl ApiError {
                 detail: "this resource does not accept that HTTP method".into(),
             },
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge { limit: 0 },
-            s if s.is_server_error() => Self::Internal(format!("status {s}")),
+            s if s.is_server_error() => Self::internal(format!("status {s}")),
             s => Self::BadRequest {
                 code: "bad_request",
                 detail: s.canonical_reason().unwrap_or("bad request").to_lowercase(),
@@ -245,7 +278,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Self::Internal(cause) => {
+                let cause = chain(cause.as_ref());
+                tracing::error!(%cause, "internal error")
+            }
             Self::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
             _ => {}
         }
@@ -282,14 +318,10 @@ impl crate::db::Db {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        // The message carries the cause (the pool's or the task's own words).
-        let message = match std::error::Error::source(&e) {
-            Some(cause) => format!("{e}: {cause}"),
-            None => e.to_string(),
-        };
         match e {
-            crate::db::DbError::Unavailable(_) => ApiError::Unavailable(message),
-            crate::db::DbError::Task(_) => ApiError::internal(message),
+            // The message carries the cause (the pool's own words).
+            crate::db::DbError::Unavailable(_) => ApiError::Unavailable(chain(&e)),
+            crate::db::DbError::Task(_) => ApiError::internal(e),
         }
     }
 }
@@ -298,7 +330,7 @@ impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::not_found("resource"),
-            other => Self::Internal(format!("database: {other}")),
+            other => Self::internal_because("database", other),
         }
     }
 }
@@ -394,5 +426,25 @@ mod tests {
         assert_eq!(p.status, 422);
         assert_eq!(p.errors.len(), 2);
         assert!(p.detail.contains("email, password"));
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_chain_for_the_log_and_shows_none_of_it() {
+        let disk = std::io::Error::other("disk full");
+        let pool = std::io::Error::other(Context {
+            what: "writing the outbox".into(),
+            source: Box::new(disk),
+        });
+        let e = ApiError::internal_because("database", pool);
+        let ApiError::Internal(cause) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            chain(cause.as_ref()),
+            "database: writing the outbox: disk full"
+        );
+        let p = e.to_problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("disk"), "{}", p.detail);
     }
 }
