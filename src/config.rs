@@ -57,6 +57,7 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     pub public_url: String,
     pub trust_forwarded_for: bool,
+    pub server_timing: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

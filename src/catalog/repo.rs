@@ -23,6 +23,21 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ListingRow>> {
         .optional()
 }
 
+/// The listings with these ids, by id (missing ones left out).
+pub fn find_many(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, ListingRow>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<ListingRow> = l::table
+        .filter(l::id.eq_any(ids.to_vec()))
+        .select(ListingRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
 pub fn find_external(
     conn: &mut DbConn,
     kind: Kind,

@@ -6,10 +6,16 @@
 
 pub mod schema;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -121,9 +127,14 @@ impl DbTarget {
 
     fn connect(&self) -> Result<DbConn, diesel::ConnectionError> {
         match self {
-            Self::Postgres(url) => Ok(DbConn::Postgres(diesel::PgConnection::establish(url)?)),
+            Self::Postgres(url) => {
+                let mut conn = diesel::PgConnection::establish(url)?;
+                conn.set_instrumentation(CountQueries);
+                Ok(DbConn::Postgres(conn))
+            }
             Self::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
+                conn.set_instrumentation(CountQueries);
                 // Every pooled connection: integrity, concurrency and a wait instead of
                 // an immediate "database is locked".
                 conn.batch_execute(
@@ -140,6 +151,50 @@ impl DbTarget {
 impl std::fmt::Debug for DbTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.redacted())
+    }
+}
+
+thread_local! {
+    /// Statements started on this thread's connections.
+    static QUERIES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts the statements every connection runs, per thread: `Db::run_as` reads the count
+/// around a piece of work (which runs on one blocking thread with one connection).
+struct CountQueries;
+
+impl Instrumentation for CountQueries {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            QUERIES.with(|q| q.set(q.get() + 1));
+        }
+    }
+}
+
+/// The database work done for one request: statements and the time spent in the work
+/// that ran them. Filled by every `Db::run_as` awaited inside `DbUsage::measure`.
+#[derive(Debug, Default)]
+pub struct DbUsage {
+    queries: AtomicU64,
+    micros: AtomicU64,
+}
+
+tokio::task_local! {
+    static USAGE: Arc<DbUsage>;
+}
+
+impl DbUsage {
+    /// Runs `fut` (a request's handling), counting the database work it awaits.
+    pub async fn measure<F: std::future::Future>(self: Arc<Self>, fut: F) -> F::Output {
+        USAGE.scope(self, fut).await
+    }
+
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    pub fn millis(&self) -> f64 {
+        self.micros.load(Ordering::Relaxed) as f64 / 1000.0
     }
 }
 
@@ -233,10 +288,19 @@ impl Db {
         let pool = self.pool.clone();
         // What the work logs stays in the caller's span (a request's id, say).
         let span = tracing::Span::current();
+        let usage = USAGE.try_with(Arc::clone).ok();
         tokio::task::spawn_blocking(move || {
             let _in = span.enter();
             let mut conn = pool.get().map_err(DbError::Unavailable)?;
-            work(&mut conn)
+            let (before, started) = (QUERIES.with(Cell::get), Instant::now());
+            let out = work(&mut conn);
+            if let Some(usage) = usage {
+                let ran = QUERIES.with(Cell::get) - before;
+                usage.queries.fetch_add(ran, Ordering::Relaxed);
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                usage.micros.fetch_add(micros, Ordering::Relaxed);
+            }
+            out
         })
         .await
         .map_err(DbError::Task)?

@@ -105,19 +105,19 @@ fn match_side(
 }
 
 fn match_view(
-    conn: &mut DbConn,
     m: &MatchRow,
     need: &ListingRow,
     target: &ListingRow,
     side: MatchSide,
-) -> Result<MatchView, ApiError> {
+    broker_organization: String,
+) -> MatchView {
     let proposed = m.status == MatchStatus::Proposed.as_str();
     let actions = match side {
         MatchSide::Need | MatchSide::Target if proposed => vec!["take-up".to_owned()],
         MatchSide::Broker if proposed => vec!["withdraw".to_owned()],
         _ => Vec::new(),
     };
-    Ok(MatchView {
+    MatchView {
         id: m.id,
         status: MatchStatus::parse(&m.status).unwrap_or(MatchStatus::Withdrawn),
         need: MatchListingRef {
@@ -132,12 +132,12 @@ fn match_view(
         },
         note: m.note.clone(),
         broker_organization_id: m.broker_org_id,
-        broker_organization: organizations::name_of(conn, m.broker_org_id)?,
+        broker_organization,
         deal_id: m.deal_id,
         created_at: utc(m.created_at),
         updated_at: utc(m.updated_at),
         actions,
-    })
+    }
 }
 
 fn load_pair(conn: &mut DbConn, m: &MatchRow) -> Result<(ListingRow, ListingRow), ApiError> {
@@ -275,7 +275,13 @@ pub async fn propose(
                     )?;
                 }
                 tracing::info!(match_id = id, need_id, target_id, "match proposed");
-                match_view(conn, &m, &need, &target, MatchSide::Broker)
+                Ok(match_view(
+                    &m,
+                    &need,
+                    &target,
+                    MatchSide::Broker,
+                    organizations::name_of(conn, m.broker_org_id)?,
+                ))
             })
         })
         .await?;
@@ -291,7 +297,13 @@ pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<MatchView,
             let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
             let (need, target) = load_pair(conn, &m)?;
             let side = match_side(&who, &m, &need, &target).ok_or_else(match_not_found)?;
-            match_view(conn, &m, &need, &target, side)
+            Ok(match_view(
+                &m,
+                &need,
+                &target,
+                side,
+                organizations::name_of(conn, m.broker_org_id)?,
+            ))
         })
         .await
 }
@@ -328,12 +340,32 @@ pub async fn list(
             let owned = repo::owned_listing_ids(conn, who.account()?, &who.org_ids())?;
             let (total, rows) =
                 repo::list_matches(conn, who.is_moderator(), &brokers, &owned, limit, offset)?;
-            let mut items = Vec::with_capacity(rows.len());
-            for m in &rows {
-                let (need, target) = load_pair(conn, m)?;
-                let side = match_side(&who, m, &need, &target).unwrap_or(MatchSide::Moderator);
-                items.push(match_view(conn, m, &need, &target, side)?);
-            }
+            // The page's listings and broker organisations in two queries, whatever its
+            // length.
+            let mut ids: Vec<i64> = rows.iter().flat_map(|m| [m.need_id, m.target_id]).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let found = listings::find_many(conn, &ids)?;
+            let mut org_ids: Vec<i64> = rows.iter().map(|m| m.broker_org_id).collect();
+            org_ids.sort_unstable();
+            org_ids.dedup();
+            let orgs = organizations::contacts(conn, &org_ids)?;
+            let items = rows
+                .iter()
+                .map(|m| {
+                    let (Some(need), Some(target)) =
+                        (found.get(&m.need_id), found.get(&m.target_id))
+                    else {
+                        return Err(ApiError::internal(format!("match {} lost a listing", m.id)));
+                    };
+                    let side = match_side(&who, m, need, target).unwrap_or(MatchSide::Moderator);
+                    let broker = orgs
+                        .get(&m.broker_org_id)
+                        .map(|o| o.name.clone())
+                        .unwrap_or_default();
+                    Ok(match_view(m, need, target, side, broker))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
             Ok(MatchList { total, items })
         })
         .await
@@ -479,7 +511,13 @@ pub async fn withdraw(state: &AppState, caller: Caller, id: i64) -> Result<Match
                 let now = db::now();
                 repo::set_match_status(conn, m.id, MatchStatus::Withdrawn, None, now)?;
                 let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
-                match_view(conn, &m, &need, &target, side)
+                Ok(match_view(
+                    &m,
+                    &need,
+                    &target,
+                    side,
+                    organizations::name_of(conn, m.broker_org_id)?,
+                ))
             })
         })
         .await

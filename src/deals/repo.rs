@@ -114,6 +114,26 @@ pub fn offers(conn: &mut DbConn, deal_id: i64) -> QueryResult<Vec<OfferRow>> {
         .load(conn)
 }
 
+/// The offers of these deals, oldest first, by deal.
+pub fn offers_of(
+    conn: &mut DbConn,
+    deal_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Vec<OfferRow>>> {
+    let mut by_deal: std::collections::HashMap<i64, Vec<OfferRow>> = Default::default();
+    if deal_ids.is_empty() {
+        return Ok(by_deal);
+    }
+    let rows: Vec<OfferRow> = of::table
+        .filter(of::deal_id.eq_any(deal_ids.to_vec()))
+        .order(of::id)
+        .select(OfferRow::as_select())
+        .load(conn)?;
+    for o in rows {
+        by_deal.entry(o.deal_id).or_default().push(o);
+    }
+    Ok(by_deal)
+}
+
 pub fn find_offer(conn: &mut DbConn, id: i64) -> QueryResult<Option<OfferRow>> {
     of::table
         .find(id)

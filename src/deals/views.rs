@@ -1,5 +1,7 @@
 //! What each side sees of a deal, its list and its timeline.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -8,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::model::{
     DealAction, DealRow, DealStatus, DeclineReason, EventRow, OfferRow, OfferStatus, Side,
 };
-use super::repo::{self, DealFilter};
+use super::repo::{self, DealFilter, Person};
 use super::rules::{allowed, deal_not_found, DealAccess};
 use crate::accounts::model::{utc, Caller};
 use crate::actor::Actor;
@@ -155,48 +157,77 @@ pub(super) fn owner_hidden(deal: &DealRow, listing: &ListingRow, viewer: Side) -
         && matches!(viewer, Side::Requester | Side::Broker)
 }
 
+/// What the views of some deals need besides the deals, in four queries however many
+/// deals there are: their listings, the people and organisations named, their offers.
+pub(super) struct Related {
+    listings: HashMap<i64, ListingRow>,
+    people: HashMap<i64, Person>,
+    orgs: HashMap<i64, OrgContact>,
+    offers: HashMap<i64, Vec<OfferRow>>,
+}
+
+impl Related {
+    pub(super) fn load(conn: &mut DbConn, deals: &[DealRow]) -> Result<Self, ApiError> {
+        let ids = |f: &dyn Fn(&DealRow) -> [Option<i64>; 3]| {
+            let mut ids: Vec<i64> = deals.iter().flat_map(f).flatten().collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let listing_ids = ids(&|d| [Some(d.listing_id), None, None]);
+        let user_ids = ids(&|d| [Some(d.requester_user_id), d.owner_user_id, d.broker_user_id]);
+        let org_ids = ids(&|d| [d.requester_org_id, d.owner_org_id, d.broker_org_id]);
+        let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
+        Ok(Self {
+            listings: listings::find_many(conn, &listing_ids)?,
+            people: repo::people(conn, &user_ids)?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect(),
+            orgs: organizations::contacts(conn, &org_ids)?,
+            offers: repo::offers_of(conn, &deal_ids)?,
+        })
+    }
+
+    pub(super) fn listing(&self, deal: &DealRow) -> Result<&ListingRow, ApiError> {
+        self.listings
+            .get(&deal.listing_id)
+            .ok_or_else(|| ApiError::internal(format!("deal {} lost its listing", deal.id)))
+    }
+}
+
+/// One deal as `viewer` sees it.
 pub fn view(
     conn: &mut DbConn,
     deal: &DealRow,
     listing: &ListingRow,
     viewer: Side,
 ) -> Result<DealView, ApiError> {
+    let related = Related::load(conn, std::slice::from_ref(deal))?;
+    Ok(assemble(deal, listing, viewer, &related))
+}
+
+/// A deal's view from what was loaded for it.
+pub(super) fn assemble(
+    deal: &DealRow,
+    listing: &ListingRow,
+    viewer: Side,
+    related: &Related,
+) -> DealView {
     let revealed = deal.accepted_at.is_some() || viewer == Side::Moderator;
-    let people = repo::people(
-        conn,
-        &[
-            Some(deal.requester_user_id),
-            deal.owner_user_id,
-            deal.broker_user_id,
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>(),
-    )?;
-    let person = |id: Option<i64>| id.and_then(|id| people.iter().find(|p| p.id == id));
-    let requester_org = deal
-        .requester_org_id
-        .map(|id| organizations::contact(conn, id))
-        .transpose()?
-        .flatten();
-    let owner_org = deal
-        .owner_org_id
-        .map(|id| organizations::contact(conn, id))
-        .transpose()?
-        .flatten();
-    let broker_org = deal
-        .broker_org_id
-        .map(|id| organizations::contact(conn, id))
-        .transpose()?
-        .flatten();
+    let person = |id: Option<i64>| id.and_then(|id| related.people.get(&id));
+    let org = |id: Option<i64>| id.and_then(|id| related.orgs.get(&id));
+    let requester_org = org(deal.requester_org_id);
+    let owner_org = org(deal.owner_org_id);
+    let broker_org = org(deal.broker_org_id);
     let requester_person = person(Some(deal.requester_user_id));
     let requester = PartyView {
         name: requester_person.map(|p| p.display_name.clone()),
-        organization: requester_org.as_ref().map(OrgRef::from),
+        organization: requester_org.map(OrgRef::from),
         contact: (revealed || viewer == Side::Requester).then(|| Contact {
             email: requester_person.map(|p| p.email.clone()),
             phone: None,
-            website: requester_org.as_ref().and_then(|o| o.website.clone()),
+            website: requester_org.and_then(|o| o.website.clone()),
         }),
     };
     let hidden = owner_hidden(deal, listing, viewer);
@@ -207,30 +238,30 @@ pub fn view(
         } else {
             None
         },
-        organization: owner_org.as_ref().filter(|_| !hidden).map(OrgRef::from),
+        organization: owner_org.filter(|_| !hidden).map(OrgRef::from),
         contact: (revealed || viewer == Side::Owner).then(|| Contact {
             email: listing
                 .data
                 .contact_email
                 .clone()
                 .or_else(|| owner_person.map(|p| p.email.clone()))
-                .or_else(|| owner_org.as_ref().and_then(|o| o.email.clone())),
+                .or_else(|| owner_org.and_then(|o| o.email.clone())),
             phone: listing.data.contact_phone.clone(),
-            website: owner_org.as_ref().and_then(|o| o.website.clone()),
+            website: owner_org.and_then(|o| o.website.clone()),
         }),
     };
     let broker =
         (deal.broker_org_id.is_some() || deal.broker_user_id.is_some()).then(|| BrokerView {
-            organization: broker_org.as_ref().map(OrgRef::from),
+            organization: broker_org.map(OrgRef::from),
             name: person(deal.broker_user_id).map(|p| p.display_name.clone()),
         });
     let status = deal.status();
-    let offers = repo::offers(conn, deal.id)?;
+    let offers: &[OfferRow] = related.offers.get(&deal.id).map_or(&[], Vec::as_slice);
     let agreed_terms = deal
         .agreed_offer_id
         .and_then(|id| offers.iter().find(|o| o.id == id))
         .map(|o| offer_view(o, viewer, status));
-    Ok(DealView {
+    DealView {
         id: deal.id,
         status,
         listing: DealListingRef {
@@ -263,7 +294,7 @@ pub fn view(
         expires_at: utc(deal.expires_at),
         version: deal.version,
         actions: allowed(status, viewer),
-    })
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -330,12 +361,14 @@ pub async fn list(state: &AppState, caller: Caller, q: DealQuery) -> Result<Deal
         .run(move |conn| {
             let who = Actor::signed_in(conn, &caller)?;
             let (total, rows) = repo::list_deals(conn, &who.deal_scope(), &filter, limit, offset)?;
-            let mut items = Vec::with_capacity(rows.len());
-            for deal in &rows {
-                let side = who.side(deal).unwrap_or(Side::Moderator);
-                let listing = listing_of(conn, deal)?;
-                items.push(view(conn, deal, &listing, side)?);
-            }
+            let related = Related::load(conn, &rows)?;
+            let items = rows
+                .iter()
+                .map(|deal| {
+                    let side = who.side(deal).unwrap_or(Side::Moderator);
+                    Ok(assemble(deal, related.listing(deal)?, side, &related))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
             Ok(DealList { total, items })
         })
         .await

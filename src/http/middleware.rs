@@ -1,17 +1,21 @@
 //! Request logging and the problem+json rendering of responses that actix produces itself.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage, ResponseError};
 use tracing::Instrument;
 
 use super::error::{ApiError, PROBLEM_JSON};
+use crate::db::DbUsage;
+use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 /// The id of the current request, also sent back as `X-Request-Id`.
 #[derive(Debug, Clone)]
@@ -40,24 +44,35 @@ pub async fn request_log(
     // Everything logged while the request is served (an internal error's cause among it)
     // carries its id, so a client quoting the id finds the lines.
     let span = tracing::info_span!("request", request_id = %id);
-    let result = next.call(req).instrument(span).await;
+    let timing = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.server.server_timing);
+    let usage = Arc::new(DbUsage::default());
+    let result = usage.clone().measure(next.call(req).instrument(span)).await;
     let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    let (db_queries, db_ms) = (usage.queries(), (usage.millis() * 100.0).round() / 100.0);
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, v);
             }
+            if timing {
+                let value = format!("db;desc=\"{db_queries} queries\";dur={db_ms}");
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    res.headers_mut().insert(SERVER_TIMING, v);
+                }
+            }
             if status >= 500 {
-                tracing::error!(%method, %path, status, latency_ms, request_id = %id, "request");
+                tracing::error!(%method, %path, status, latency_ms, db_queries, db_ms, request_id = %id, "request");
             } else {
-                tracing::info!(%method, %path, status, latency_ms, request_id = %id, "request");
+                tracing::info!(%method, %path, status, latency_ms, db_queries, db_ms, request_id = %id, "request");
             }
             Ok(res)
         }
         Err(e) => {
             let status = e.as_response_error().status_code().as_u16();
-            tracing::error!(%method, %path, status, latency_ms, request_id = %id, error = %e, "request");
+            tracing::error!(%method, %path, status, latency_ms, db_queries, db_ms, request_id = %id, error = %e, "request");
             Err(e)
         }
     }

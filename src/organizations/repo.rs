@@ -312,3 +312,15 @@ pub fn membership_views(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Memb
         )
         .collect())
 }
+
+/// What deals show of these organisations, by id.
+pub fn contacts(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, OrgContact>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<OrgContact> = org::table
+        .filter(org::id.eq_any(ids.to_vec()))
+        .select((org::id, org::name, org::org_type, org::email, org::website))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|o| (o.id, o)).collect())
+}

@@ -14,6 +14,7 @@ mod imports;
 mod matching;
 mod migrations;
 mod organizations;
+mod queries;
 mod relevance;
 mod search;
 mod sink;
