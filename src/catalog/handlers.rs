@@ -15,6 +15,7 @@ use super::taxonomy::{self, Term};
 use crate::accounts::model::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, ApiJson, ApiQuery, MaybeCaller};
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// The version in `If-Match`: `"3"`, `W/"3"` or `3`.
@@ -220,16 +221,17 @@ macro_rules! listing_endpoints {
                 super::transition(req, state, caller, $kind, id, &action, body).await
             }
 
-            pub fn routes(cfg: &mut web::ServiceConfig) {
+            /// This catalogue's routes, relative to `/api/v1`.
+            pub fn routes() -> Vec<ApiRoute> {
                 let base = format!("/{}", $kind.collection());
-                cfg.service(web::resource(base.clone()).route(web::get().to(list)).route(web::post().to(create)))
-                    .service(
-                        web::resource(format!("{base}/{{id}}"))
-                            .route(web::get().to(get))
-                            .route(web::patch().to(update))
-                            .route(web::delete().to(delete)),
-                    )
-                    .service(web::resource(format!("{base}/{{id}}/{{action}}")).route(web::post().to(transition)));
+                vec![
+                    ApiRoute::get(base.clone(), list),
+                    ApiRoute::post(base.clone(), create),
+                    ApiRoute::get(format!("{base}/{{id}}"), get),
+                    ApiRoute::patch(format!("{base}/{{id}}"), update),
+                    ApiRoute::delete(format!("{base}/{{id}}"), delete),
+                    ApiRoute::post(format!("{base}/{{id}}/{{action}}"), transition),
+                ]
             }
         }
     };
@@ -351,15 +353,19 @@ pub async fn trl() -> HttpResponse {
     HttpResponse::Ok().json(out)
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(technologies::routes)
-        .configure(needs::routes)
-        .configure(experts::routes)
-        .service(web::resource("/moderation/queue").route(web::get().to(queue)))
-        .service(web::resource("/taxonomy/fields").route(web::get().to(fields)))
-        .service(web::resource("/taxonomy/priority-areas").route(web::get().to(priority_areas)))
-        .service(web::resource("/taxonomy/ip-statuses").route(web::get().to(ip_statuses)))
-        .service(web::resource("/taxonomy/transfer-modes").route(web::get().to(transfer_modes)))
-        .service(web::resource("/taxonomy/availability").route(web::get().to(availability)))
-        .service(web::resource("/taxonomy/trl").route(web::get().to(trl)));
+/// The catalogue, moderation and vocabulary routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    let mut routes = technologies::routes();
+    routes.extend(needs::routes());
+    routes.extend(experts::routes());
+    routes.extend([
+        ApiRoute::get("/moderation/queue", queue),
+        ApiRoute::get("/taxonomy/fields", fields),
+        ApiRoute::get("/taxonomy/priority-areas", priority_areas),
+        ApiRoute::get("/taxonomy/ip-statuses", ip_statuses),
+        ApiRoute::get("/taxonomy/transfer-modes", transfer_modes),
+        ApiRoute::get("/taxonomy/availability", availability),
+        ApiRoute::get("/taxonomy/trl", trl),
+    ]);
+    routes
 }

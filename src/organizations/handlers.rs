@@ -10,6 +10,7 @@ use super::service;
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, MaybeCaller};
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// Register an organisation; the caller becomes its administrator.
@@ -179,25 +180,16 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(service::verify(&state, caller, id.into_inner()).await?))
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/organizations")
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(
-        web::resource("/organizations/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update)),
-    )
-    .service(
-        web::resource("/organizations/{id}/members")
-            .route(web::get().to(list_members))
-            .route(web::post().to(add_member)),
-    )
-    .service(
-        web::resource("/organizations/{id}/members/{user_id}")
-            .route(web::delete().to(remove_member)),
-    )
-    .service(web::resource("/organizations/{id}/verify").route(web::post().to(verify)));
+/// The organisation routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/organizations", list),
+        ApiRoute::post("/organizations", create),
+        ApiRoute::get("/organizations/{id}", get),
+        ApiRoute::patch("/organizations/{id}", update),
+        ApiRoute::get("/organizations/{id}/members", list_members),
+        ApiRoute::post("/organizations/{id}/members", add_member),
+        ApiRoute::delete("/organizations/{id}/members/{user_id}", remove_member),
+        ApiRoute::post("/organizations/{id}/verify", verify),
+    ]
 }
