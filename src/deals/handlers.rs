@@ -54,7 +54,7 @@ pub async fn open(
 
 /// Your deals (as requester, owner or broker), most recently active first.
 #[utoipa::path(
-    get, path = "/api/v1/deals", tag = "deals",
+    get, path = "/api/v1/deals", tag = "deals", operation_id = "list_deals",
     security(("bearer" = [])),
     params(DealQuery),
     responses(
@@ -72,7 +72,7 @@ pub async fn list(
 
 /// One deal. Contact details of the other side appear once the request is accepted.
 #[utoipa::path(
-    get, path = "/api/v1/deals/{id}", tag = "deals",
+    get, path = "/api/v1/deals/{id}", tag = "deals", operation_id = "get_deal",
     security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses(

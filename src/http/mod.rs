@@ -304,6 +304,29 @@ mod tests {
         assert!(hidden.is_empty(), "\n{}", hidden.join("\n"));
     }
 
+    /// OpenAPI requires operation ids to be unique; generated clients name their methods
+    /// after them (utoipa takes the function's name unless told otherwise).
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = document();
+        let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+                by_id
+                    .entry(id)
+                    .or_default()
+                    .push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+        let clashes: Vec<String> = by_id
+            .iter()
+            .filter(|(id, ops)| id.is_empty() || ops.len() > 1)
+            .map(|(id, ops)| format!("{id:?}: {}", ops.join(", ")))
+            .collect();
+        assert!(clashes.is_empty(), "\n{}", clashes.join("\n"));
+    }
+
     /// Each `{name}` of a documented path is a declared path parameter, and the other way.
     #[test]
     fn documented_path_parameters_match_the_path() {

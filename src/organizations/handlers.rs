@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Register an organisation; the caller becomes its administrator.
 #[utoipa::path(
-    post, path = "/api/v1/organizations", tag = "organizations",
+    post, path = "/api/v1/organizations", tag = "organizations", operation_id = "create_organization",
     security(("bearer" = [])),
     request_body = CreateOrganizationRequest,
     responses(
@@ -38,7 +38,7 @@ pub async fn create(
 
 /// List organisations, by name.
 #[utoipa::path(
-    get, path = "/api/v1/organizations", tag = "organizations",
+    get, path = "/api/v1/organizations", tag = "organizations", operation_id = "list_organizations",
     params(OrganizationQuery),
     responses(
         (status = 200, description = "A page of organisations", body = OrganizationList),
@@ -54,7 +54,7 @@ pub async fn list(
 
 /// One organisation. Its contact email is shown to its members and to moderators only.
 #[utoipa::path(
-    get, path = "/api/v1/organizations/{id}", tag = "organizations",
+    get, path = "/api/v1/organizations/{id}", tag = "organizations", operation_id = "get_organization",
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 200, description = "The organisation", body = OrganizationView),
@@ -72,7 +72,7 @@ pub async fn get(
 /// Edit an organisation (its administrators). Changing the name or the tax code of a
 /// verified organisation withdraws the verification.
 #[utoipa::path(
-    patch, path = "/api/v1/organizations/{id}", tag = "organizations",
+    patch, path = "/api/v1/organizations/{id}", tag = "organizations", operation_id = "update_organization",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Organisation id")),
     request_body = UpdateOrganizationRequest,
