@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use techex::accounts::model::Role;
 
 use crate::catalog::{need, technology};
-use crate::helpers::{fields, problem, TestApp, PASSWORD};
+use crate::helpers::{assert_every, fields, problem, TestApp, PASSWORD};
 use crate::mail::{memory_mail, Inbox};
 
 const INSTITUTE: &str = "chuyengiao@iet.example.vn";
@@ -329,7 +329,7 @@ async fn request_accept_offers_counter_offer_agreement() {
     assert_eq!(items[1]["from_status"], "requested");
     assert_eq!(items[1]["to_status"], "accepted");
     assert_eq!(items[4]["details"]["supersedes"], json!([first]));
-    assert!(items.iter().all(|e| e["at"].as_str().is_some()));
+    assert_every(items, "has a time", |e| e["at"].as_str().is_some());
     let msgs = m
         .get(&format!("/api/v1/deals/{id}/messages"), &m.enterprise)
         .await;

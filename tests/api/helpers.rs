@@ -343,3 +343,19 @@ pub fn fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Asserts that there are items and that every one satisfies `ok`, showing the first that
+/// does not: "every item …" over an empty list would prove nothing.
+pub fn assert_every<T: std::fmt::Debug>(items: &[T], what: &str, ok: impl Fn(&T) -> bool) {
+    assert!(!items.is_empty(), "no items to check: {what}");
+    if let Some(bad) = items.iter().find(|i| !ok(i)) {
+        panic!("not every item {what}: {bad:?}");
+    }
+}
+
+/// The `items` of a list answer.
+pub fn items_of(v: &Value) -> &[Value] {
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items array: {v}"))
+}
