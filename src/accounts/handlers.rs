@@ -10,6 +10,7 @@ use super::model::{
 use super::service;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{client_addr, ApiJson};
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// Create an account.
@@ -194,20 +195,18 @@ pub async fn confirm_reset(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/register").route(web::post().to(register)))
-        .service(web::resource("/auth/login").route(web::post().to(login)))
-        .service(web::resource("/auth/logout").route(web::post().to(logout)))
-        .service(
-            web::resource("/me")
-                .route(web::get().to(me))
-                .route(web::patch().to(update_me)),
-        )
-        .service(web::resource("/me/password").route(web::post().to(change_password)))
-        .service(web::resource("/auth/verify-email").route(web::post().to(verify_email)))
-        .service(web::resource("/me/verify-email").route(web::post().to(resend_verification)))
-        .service(web::resource("/auth/password-reset").route(web::post().to(request_reset)))
-        .service(
-            web::resource("/auth/password-reset/confirm").route(web::post().to(confirm_reset)),
-        );
+/// The account routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::post("/auth/register", register),
+        ApiRoute::post("/auth/login", login),
+        ApiRoute::post("/auth/logout", logout),
+        ApiRoute::get("/me", me),
+        ApiRoute::patch("/me", update_me),
+        ApiRoute::post("/me/password", change_password),
+        ApiRoute::post("/auth/verify-email", verify_email),
+        ApiRoute::post("/me/verify-email", resend_verification),
+        ApiRoute::post("/auth/password-reset", request_reset),
+        ApiRoute::post("/auth/password-reset/confirm", confirm_reset),
+    ]
 }

@@ -15,6 +15,7 @@ use super::taxonomy::{self, Term};
 use crate::accounts::model::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, ApiJson, ApiQuery, MaybeCaller};
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// The version in `If-Match`: `"3"`, `W/"3"` or `3`.
@@ -134,7 +135,7 @@ async fn transition(
 }
 
 macro_rules! listing_endpoints {
-    ($module:ident, $kind:expr, $tag:literal, $fields:ty, $collection:literal, $item:literal, $action:literal) => {
+    ($module:ident, $kind:expr, $one:literal, $tag:literal, $fields:ty, $collection:literal, $item:literal, $action:literal) => {
         pub mod $module {
             use super::*;
             use crate::catalog::service::ListingList;
@@ -143,7 +144,7 @@ macro_rules! listing_endpoints {
             /// Create a draft. Technologies and needs belong to an organisation of yours
             /// (`organization_id`, optional when you belong to exactly one); an expert
             /// profile belongs to you (moderators create profiles they manage).
-            #[utoipa::path(post, path = $collection, tag = $tag, security(("bearer" = [])),
+            #[utoipa::path(post, path = $collection, tag = $tag, operation_id = concat!("create_", $one), security(("bearer" = [])),
                 request_body = $fields,
                 responses(
                     (status = 201, description = "Created as a draft", body = ListingView),
@@ -155,7 +156,7 @@ macro_rules! listing_endpoints {
             }
 
             /// List: published listings by default; other states show what you may see.
-            #[utoipa::path(get, path = $collection, tag = $tag, params(ListQuery),
+            #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", $tag), params(ListQuery),
                 responses(
                     (status = 200, description = "A page of listings", body = ListingList),
                     (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
@@ -165,7 +166,7 @@ macro_rules! listing_endpoints {
             }
 
             /// One listing. Its `ETag` is the version to send back when you update it.
-            #[utoipa::path(get, path = $item, tag = $tag, params(("id" = i64, Path)),
+            #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", $one), params(("id" = i64, Path)),
                 responses(
                     (status = 200, description = "The listing", body = ListingView),
                     (status = 404, description = "No such listing, or not yours to see", body = Problem, content_type = "application/problem+json"),
@@ -177,7 +178,7 @@ macro_rules! listing_endpoints {
             /// Change fields (absent ones stay, null clears). Send the version you edited
             /// as `If-Match` or `version`. An owner's edit of a published listing sends it
             /// back to review.
-            #[utoipa::path(patch, path = $item, tag = $tag, security(("bearer" = [])),
+            #[utoipa::path(patch, path = $item, tag = $tag, operation_id = concat!("update_", $one), security(("bearer" = [])),
                 params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The version edited, e.g. \"3\"")),
                 request_body = $fields,
                 responses(
@@ -193,7 +194,7 @@ macro_rules! listing_endpoints {
             }
 
             /// Delete a draft (its owner). Past draft, archive instead.
-            #[utoipa::path(delete, path = $item, tag = $tag, security(("bearer" = [])),
+            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("delete_", $one), security(("bearer" = [])),
                 params(("id" = i64, Path)),
                 responses(
                     (status = 204, description = "Deleted"),
@@ -206,7 +207,7 @@ macro_rules! listing_endpoints {
             /// Moderation: `submit` (owner: draft or rejected → pending_review), `publish`
             /// and `reject` with a `reason` (moderators: pending_review → published or
             /// rejected), `archive` (owner or moderator).
-            #[utoipa::path(post, path = $action, tag = $tag, security(("bearer" = [])),
+            #[utoipa::path(post, path = $action, tag = $tag, operation_id = concat!("transition_", $one), security(("bearer" = [])),
                 params(("id" = i64, Path), ("action" = Action, Path)),
                 request_body(content = Option<TransitionRequest>, description = "`{\"reason\": …}` to reject"),
                 responses(
@@ -220,16 +221,17 @@ macro_rules! listing_endpoints {
                 super::transition(req, state, caller, $kind, id, &action, body).await
             }
 
-            pub fn routes(cfg: &mut web::ServiceConfig) {
+            /// This catalogue's routes, relative to `/api/v1`.
+            pub fn routes() -> Vec<ApiRoute> {
                 let base = format!("/{}", $kind.collection());
-                cfg.service(web::resource(base.clone()).route(web::get().to(list)).route(web::post().to(create)))
-                    .service(
-                        web::resource(format!("{base}/{{id}}"))
-                            .route(web::get().to(get))
-                            .route(web::patch().to(update))
-                            .route(web::delete().to(delete)),
-                    )
-                    .service(web::resource(format!("{base}/{{id}}/{{action}}")).route(web::post().to(transition)));
+                vec![
+                    ApiRoute::get(base.clone(), list),
+                    ApiRoute::post(base.clone(), create),
+                    ApiRoute::get(format!("{base}/{{id}}"), get),
+                    ApiRoute::patch(format!("{base}/{{id}}"), update),
+                    ApiRoute::delete(format!("{base}/{{id}}"), delete),
+                    ApiRoute::post(format!("{base}/{{id}}/{{action}}"), transition),
+                ]
             }
         }
     };
@@ -238,6 +240,7 @@ macro_rules! listing_endpoints {
 listing_endpoints!(
     technologies,
     Kind::Technology,
+    "technology",
     "technologies",
     crate::catalog::content::TechnologyFields,
     "/api/v1/technologies",
@@ -247,6 +250,7 @@ listing_endpoints!(
 listing_endpoints!(
     needs,
     Kind::Need,
+    "need",
     "needs",
     crate::catalog::content::NeedFields,
     "/api/v1/needs",
@@ -256,6 +260,7 @@ listing_endpoints!(
 listing_endpoints!(
     experts,
     Kind::Expert,
+    "expert",
     "experts",
     crate::catalog::content::ExpertFields,
     "/api/v1/experts",
@@ -351,15 +356,19 @@ pub async fn trl() -> HttpResponse {
     HttpResponse::Ok().json(out)
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(technologies::routes)
-        .configure(needs::routes)
-        .configure(experts::routes)
-        .service(web::resource("/moderation/queue").route(web::get().to(queue)))
-        .service(web::resource("/taxonomy/fields").route(web::get().to(fields)))
-        .service(web::resource("/taxonomy/priority-areas").route(web::get().to(priority_areas)))
-        .service(web::resource("/taxonomy/ip-statuses").route(web::get().to(ip_statuses)))
-        .service(web::resource("/taxonomy/transfer-modes").route(web::get().to(transfer_modes)))
-        .service(web::resource("/taxonomy/availability").route(web::get().to(availability)))
-        .service(web::resource("/taxonomy/trl").route(web::get().to(trl)));
+/// The catalogue, moderation and vocabulary routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    let mut routes = technologies::routes();
+    routes.extend(needs::routes());
+    routes.extend(experts::routes());
+    routes.extend([
+        ApiRoute::get("/moderation/queue", queue),
+        ApiRoute::get("/taxonomy/fields", fields),
+        ApiRoute::get("/taxonomy/priority-areas", priority_areas),
+        ApiRoute::get("/taxonomy/ip-statuses", ip_statuses),
+        ApiRoute::get("/taxonomy/transfer-modes", transfer_modes),
+        ApiRoute::get("/taxonomy/availability", availability),
+        ApiRoute::get("/taxonomy/trl", trl),
+    ]);
+    routes
 }

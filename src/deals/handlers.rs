@@ -13,6 +13,7 @@ use super::views::{self, DealList, DealQuery, DealView, Timeline};
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{parse_json, ApiJson, ApiQuery};
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// An optional JSON body: empty means the defaults.
@@ -53,7 +54,7 @@ pub async fn open(
 
 /// Your deals (as requester, owner or broker), most recently active first.
 #[utoipa::path(
-    get, path = "/api/v1/deals", tag = "deals",
+    get, path = "/api/v1/deals", tag = "deals", operation_id = "list_deals",
     security(("bearer" = [])),
     params(DealQuery),
     responses(
@@ -71,7 +72,7 @@ pub async fn list(
 
 /// One deal. Contact details of the other side appear once the request is accepted.
 #[utoipa::path(
-    get, path = "/api/v1/deals/{id}", tag = "deals",
+    get, path = "/api/v1/deals/{id}", tag = "deals", operation_id = "get_deal",
     security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses(
@@ -334,29 +335,22 @@ pub async fn match_action(
     }
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/deals")
-            .route(web::get().to(list))
-            .route(web::post().to(open)),
-    )
-    .service(web::resource("/deals/{id}").route(web::get().to(get)))
-    .service(web::resource("/deals/{id}/timeline").route(web::get().to(timeline)))
-    .service(
-        web::resource("/deals/{id}/messages")
-            .route(web::get().to(messages))
-            .route(web::post().to(post_message)),
-    )
-    .service(web::resource("/deals/{id}/offers").route(web::post().to(make_offer)))
-    .service(
-        web::resource("/deals/{id}/offers/{offer_id}/{action}").route(web::post().to(answer_offer)),
-    )
-    .service(web::resource("/deals/{id}/{action}").route(web::post().to(action)))
-    .service(
-        web::resource("/matches")
-            .route(web::get().to(list_matches))
-            .route(web::post().to(propose)),
-    )
-    .service(web::resource("/matches/{id}").route(web::get().to(get_match)))
-    .service(web::resource("/matches/{id}/{action}").route(web::post().to(match_action)));
+/// The deal and match routes, relative to `/api/v1`. Order matters: the fixed segments
+/// (`timeline`, `messages`, `offers`) come before the `{action}` that would also match them.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/deals", list),
+        ApiRoute::post("/deals", open),
+        ApiRoute::get("/deals/{id}", get),
+        ApiRoute::get("/deals/{id}/timeline", timeline),
+        ApiRoute::get("/deals/{id}/messages", messages),
+        ApiRoute::post("/deals/{id}/messages", post_message),
+        ApiRoute::post("/deals/{id}/offers", make_offer),
+        ApiRoute::post("/deals/{id}/offers/{offer_id}/{action}", answer_offer),
+        ApiRoute::post("/deals/{id}/{action}", action),
+        ApiRoute::get("/matches", list_matches),
+        ApiRoute::post("/matches", propose),
+        ApiRoute::get("/matches/{id}", get_match),
+        ApiRoute::post("/matches/{id}/{action}", match_action),
+    ]
 }

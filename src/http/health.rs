@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::PROBLEM_JSON;
+use super::route::ApiRoute;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,7 +101,10 @@ fn probe_writable(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health/live").route(web::get().to(live)))
-        .service(web::resource("/health/ready").route(web::get().to(ready)));
+/// The probes, mounted at the root (outside `/api/v1`).
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/health/live", live),
+        ApiRoute::get("/health/ready", ready),
+    ]
 }

@@ -12,6 +12,7 @@ use super::{export_page, import, ExportKind, ImportReport};
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::ApiQuery;
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// Import listings in the interchange format (JSON Lines): organisations, technologies,
@@ -117,7 +118,10 @@ pub async fn export(
         .streaming(stream))
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/imports").route(web::post().to(upload)))
-        .service(web::resource("/export").route(web::get().to(export)));
+/// The bulk routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::post("/imports", upload),
+        ApiRoute::get("/export", export),
+    ]
 }

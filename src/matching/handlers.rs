@@ -9,6 +9,7 @@ use crate::catalog::model::Kind;
 use crate::catalog::service::visible_row;
 use crate::http::error::{ApiError, Problem, Violations};
 use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -144,8 +145,12 @@ pub async fn for_expert(
 
 /// Registered before the catalogues' `/{id}/{action}` routes, which would otherwise take
 /// these paths.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/needs/{id}/matches").route(web::get().to(for_need)))
-        .service(web::resource("/technologies/{id}/matches").route(web::get().to(for_technology)))
-        .service(web::resource("/experts/{id}/matches").route(web::get().to(for_expert)));
+/// The matching routes, relative to `/api/v1`; mounted before the catalogues, whose
+/// `/{kind}/{id}/{action}` (POST) would otherwise answer 405 to these GETs.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/needs/{id}/matches", for_need),
+        ApiRoute::get("/technologies/{id}/matches", for_technology),
+        ApiRoute::get("/experts/{id}/matches", for_expert),
+    ]
 }

@@ -7,6 +7,7 @@ use crate::accounts::model::Caller;
 use crate::db;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::ApiJson;
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// Your email preferences.
@@ -55,4 +56,12 @@ pub async fn put_prefs(
         })
         .await?;
     Ok(HttpResponse::Ok().json(prefs))
+}
+
+/// The preference routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/me/notifications", get_prefs),
+        ApiRoute::put("/me/notifications", put_prefs),
+    ]
 }

@@ -1,13 +1,14 @@
 //! Delivery of one outbox row through lettre: SMTP (production), `.eml` files (the
 //! embedded default) or memory (in-process tests).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use super::outbox::OutboxRow;
 use crate::config::{EmailSettings, EmailTransportKind, SmtpSecurity};
@@ -34,7 +35,9 @@ pub struct Kept {
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     File(AsyncFileTransport<Tokio1Executor>),
-    Memory(Arc<Mutex<Vec<Kept>>>),
+    /// Every message kept, in delivery order; a watch channel, so that a test can await
+    /// the next delivery instead of polling.
+    Memory(Arc<watch::Sender<Vec<Kept>>>),
 }
 
 impl std::fmt::Debug for Mailer {
@@ -61,7 +64,7 @@ impl Mailer {
                 })?;
                 Self::File(AsyncFileTransport::<Tokio1Executor>::new(&s.file_dir))
             }
-            EmailTransportKind::Memory => Self::Memory(Arc::default()),
+            EmailTransportKind::Memory => Self::Memory(Arc::new(watch::Sender::new(Vec::new()))),
             EmailTransportKind::Smtp => {
                 let smtp = &s.smtp;
                 let builder = match smtp.security {
@@ -91,8 +94,17 @@ impl Mailer {
     /// What the memory transport kept (empty for the others).
     pub fn kept(&self) -> Vec<Kept> {
         match self {
-            Self::Memory(m) => m.lock().map(|v| v.clone()).unwrap_or_default(),
+            Self::Memory(m) => m.borrow().clone(),
             _ => Vec::new(),
+        }
+    }
+
+    /// The memory transport's messages as a watch: `changed()` resolves when another
+    /// arrives. `None` for the other transports.
+    pub fn watch_kept(&self) -> Option<watch::Receiver<Vec<Kept>>> {
+        match self {
+            Self::Memory(m) => Some(m.subscribe()),
+            _ => None,
         }
     }
 
@@ -118,9 +130,7 @@ impl Mailer {
                     .map(|a| a.to_string())
                     .collect();
                 let raw = message.formatted();
-                m.lock()
-                    .map_err(|_| SendError::Transient("memory transport poisoned".into()))?
-                    .push(Kept { to, raw });
+                m.send_modify(|kept| kept.push(Kept { to, raw }));
                 Ok(())
             }
         }

@@ -10,11 +10,12 @@ use super::service;
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, MaybeCaller};
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 /// Register an organisation; the caller becomes its administrator.
 #[utoipa::path(
-    post, path = "/api/v1/organizations", tag = "organizations",
+    post, path = "/api/v1/organizations", tag = "organizations", operation_id = "create_organization",
     security(("bearer" = [])),
     request_body = CreateOrganizationRequest,
     responses(
@@ -37,7 +38,7 @@ pub async fn create(
 
 /// List organisations, by name.
 #[utoipa::path(
-    get, path = "/api/v1/organizations", tag = "organizations",
+    get, path = "/api/v1/organizations", tag = "organizations", operation_id = "list_organizations",
     params(OrganizationQuery),
     responses(
         (status = 200, description = "A page of organisations", body = OrganizationList),
@@ -53,7 +54,7 @@ pub async fn list(
 
 /// One organisation. Its contact email is shown to its members and to moderators only.
 #[utoipa::path(
-    get, path = "/api/v1/organizations/{id}", tag = "organizations",
+    get, path = "/api/v1/organizations/{id}", tag = "organizations", operation_id = "get_organization",
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 200, description = "The organisation", body = OrganizationView),
@@ -71,7 +72,7 @@ pub async fn get(
 /// Edit an organisation (its administrators). Changing the name or the tax code of a
 /// verified organisation withdraws the verification.
 #[utoipa::path(
-    patch, path = "/api/v1/organizations/{id}", tag = "organizations",
+    patch, path = "/api/v1/organizations/{id}", tag = "organizations", operation_id = "update_organization",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Organisation id")),
     request_body = UpdateOrganizationRequest,
@@ -179,25 +180,16 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(service::verify(&state, caller, id.into_inner()).await?))
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/organizations")
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(
-        web::resource("/organizations/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update)),
-    )
-    .service(
-        web::resource("/organizations/{id}/members")
-            .route(web::get().to(list_members))
-            .route(web::post().to(add_member)),
-    )
-    .service(
-        web::resource("/organizations/{id}/members/{user_id}")
-            .route(web::delete().to(remove_member)),
-    )
-    .service(web::resource("/organizations/{id}/verify").route(web::post().to(verify)));
+/// The organisation routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/organizations", list),
+        ApiRoute::post("/organizations", create),
+        ApiRoute::get("/organizations/{id}", get),
+        ApiRoute::patch("/organizations/{id}", update),
+        ApiRoute::get("/organizations/{id}/members", list_members),
+        ApiRoute::post("/organizations/{id}/members", add_member),
+        ApiRoute::delete("/organizations/{id}/members/{user_id}", remove_member),
+        ApiRoute::post("/organizations/{id}/verify", verify),
+    ]
 }

@@ -10,6 +10,7 @@ use crate::catalog::model::Kind;
 use crate::catalog::taxonomy;
 use crate::http::error::{ApiError, Problem, Violations};
 use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
+use crate::http::route::ApiRoute;
 use crate::organizations::model::OrgType;
 use crate::state::AppState;
 
@@ -230,7 +231,10 @@ pub async fn suggest(
     Ok(HttpResponse::Ok().json(Suggestions { items }))
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/search").route(web::get().to(search)))
-        .service(web::resource("/suggest").route(web::get().to(suggest)));
+/// The search routes, relative to `/api/v1`.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/search", search),
+        ApiRoute::get("/suggest", suggest),
+    ]
 }

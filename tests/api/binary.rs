@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{fresh_database_url, postgres_admin_url};
+use crate::helpers::{postgres_admin_url, TestDatabase};
 
 const BIN: &str = env!("CARGO_BIN_EXE_techex");
 
@@ -84,9 +84,9 @@ fn serve_with(mut cmd: Command) -> (Killed, String) {
 async fn fresh_folder_admin_create_migrate_and_serve() {
     let cwd = tempfile::tempdir().unwrap();
     let mut envs = vec![("TECHEX__SERVER__PORT", "0".to_owned())];
-    if postgres_admin_url().is_some() {
-        let url = fresh_database_url(cwd.path());
-        envs.push(("TECHEX__DATABASE__URL", url));
+    let database = TestDatabase::postgres();
+    if let Some(db) = &database {
+        envs.push(("TECHEX__DATABASE__URL", db.url.clone()));
         // Without auto-migration, serving an unmigrated PostgreSQL database is refused…
         let out = run(techex(cwd.path(), &envs).arg("serve"));
         assert!(!out.status.success());
@@ -200,8 +200,9 @@ fn configuration_and_connection_errors_are_clear_and_fast() {
 async fn serve_demo_from_a_fresh_folder_shows_the_listings() {
     let cwd = tempfile::tempdir().unwrap();
     let mut envs = vec![("TECHEX__SERVER__PORT", "0".to_owned())];
-    if postgres_admin_url().is_some() {
-        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+    let database = TestDatabase::postgres();
+    if let Some(db) = &database {
+        envs.push(("TECHEX__DATABASE__URL", db.url.clone()));
         envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
     }
     let mut cmd = techex(cwd.path(), &envs);
@@ -221,8 +222,9 @@ async fn serve_demo_from_a_fresh_folder_shows_the_listings() {
 fn import_and_export_on_the_command_line() {
     let cwd = tempfile::tempdir().unwrap();
     let mut envs: Vec<(&str, String)> = Vec::new();
-    if postgres_admin_url().is_some() {
-        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+    let database = TestDatabase::postgres();
+    if let Some(db) = &database {
+        envs.push(("TECHEX__DATABASE__URL", db.url.clone()));
         envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
     }
     let file = cwd.path().join("in.jsonl");
@@ -280,8 +282,9 @@ async fn two_servers_on_one_database_each_find_what_the_other_published() {
         ("TECHEX__SERVER__PORT", "0".to_owned()),
         ("TECHEX__SEARCH__REFRESH_INTERVAL_MS", "100".to_owned()),
     ];
-    if postgres_admin_url().is_some() {
-        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+    let database = TestDatabase::postgres();
+    if let Some(db) = &database {
+        envs.push(("TECHEX__DATABASE__URL", db.url.clone()));
         envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
     }
     let out = run(techex(cwd.path(), &envs).args([
@@ -400,8 +403,9 @@ async fn two_servers_on_one_database_each_find_what_the_other_published() {
 fn reindex_rebuilds_from_the_database() {
     let cwd = tempfile::tempdir().unwrap();
     let mut envs: Vec<(&str, String)> = Vec::new();
-    if postgres_admin_url().is_some() {
-        envs.push(("TECHEX__DATABASE__URL", fresh_database_url(cwd.path())));
+    let database = TestDatabase::postgres();
+    if let Some(db) = &database {
+        envs.push(("TECHEX__DATABASE__URL", db.url.clone()));
         envs.push(("TECHEX__DATABASE__AUTO_MIGRATE", "true".to_owned()));
     }
     let file = cwd.path().join("in.jsonl");

@@ -1,12 +1,13 @@
 //! Contact, negotiation and brokers' matches over HTTP, with the emails each step sends
-//! checked at a real SMTP server.
+//! checked as the server's worker delivered them (the memory transport: SMTP delivery has
+//! its own tests in `email`).
 
 use serde_json::{json, Value};
 use techex::accounts::model::Role;
 
 use crate::catalog::{need, technology};
-use crate::helpers::{fields, problem, TestApp, PASSWORD};
-use crate::sink::{smtp_to, Sink};
+use crate::helpers::{assert_every, fields, problem, TestApp, PASSWORD};
+use crate::mail::{memory_mail, Inbox};
 
 const INSTITUTE: &str = "chuyengiao@iet.example.vn";
 const INSTITUTE_2: &str = "phophong@iet.example.vn";
@@ -14,10 +15,10 @@ const ENTERPRISE: &str = "director@dyeworks.example.com";
 const BROKER: &str = "moigioi@ketnoi.example.vn";
 
 /// An institute (Vietnamese-speaking, two members), an enterprise (English-speaking), a
-/// broker, a moderator and an outsider, with email going to a real SMTP server.
+/// broker, a moderator and an outsider, with the email the server sends.
 struct Market {
     app: TestApp,
-    sink: Sink,
+    mail: Inbox,
     institute: String,
     institute_2: String,
     enterprise: String,
@@ -44,13 +45,12 @@ impl Market {
     }
 
     async fn with(adjust: impl FnOnce(&mut techex::config::Settings)) -> Self {
-        let sink = Sink::start();
-        let port = sink.port;
         let app = TestApp::spawn_with(|s| {
-            smtp_to(s, port);
+            memory_mail(s);
             adjust(s);
         })
         .await;
+        let mail = Inbox::of(&app);
         let institute = account(&app, INSTITUTE, "Trần Thu Hà", "vi").await;
         let org = app
             .organization(&institute, "Viện Công nghệ Môi trường", "institute")
@@ -76,7 +76,7 @@ impl Market {
         let outsider = account(&app, "someone@else.example.org", "Người Ngoài", "vi").await;
         Self {
             app,
-            sink,
+            mail,
             institute,
             institute_2,
             enterprise,
@@ -171,7 +171,7 @@ async fn request_accept_offers_counter_offer_agreement() {
 
     // Both institute members hear of it, in Vietnamese, with a link to the deal.
     for who in [INSTITUTE, INSTITUTE_2] {
-        let mail = m.sink.wait_subject(who, "Yêu cầu liên hệ mới").await;
+        let mail = m.mail.wait_subject(who, "Yêu cầu liên hệ mới").await;
         assert_eq!(mail.language, "vi");
         assert!(mail.text.contains("John Carter"), "{}", mail.text);
         assert!(mail.text.contains("Thanh Trì"), "the message is quoted");
@@ -200,7 +200,7 @@ async fn request_accept_offers_counter_offer_agreement() {
         )
         .await;
     assert_eq!(v["status"], "accepted");
-    let mail = m.sink.wait_subject(ENTERPRISE, "was accepted").await;
+    let mail = m.mail.wait_subject(ENTERPRISE, "was accepted").await;
     assert_eq!(mail.language, "en");
     let seen = m.get(&format!("/api/v1/deals/{id}"), &m.enterprise).await;
     assert_eq!(seen["owner"]["contact"]["email"], "lienhe@example.vn");
@@ -214,7 +214,7 @@ async fn request_accept_offers_counter_offer_agreement() {
         json!({"body": "Chúng tôi gửi kèm hồ sơ kỹ thuật."}),
     )
     .await;
-    let mail = m.sink.wait_subject(ENTERPRISE, "New message").await;
+    let mail = m.mail.wait_subject(ENTERPRISE, "New message").await;
     assert!(mail.text.contains("Chúng tôi gửi kèm hồ sơ kỹ thuật."));
 
     // Offer, counter-offer.
@@ -228,7 +228,7 @@ async fn request_accept_offers_counter_offer_agreement() {
         .await;
     assert_eq!(v["status"], "negotiating");
     let first = v["offers"][0]["id"].as_i64().unwrap();
-    let mail = m.sink.wait_subject(INSTITUTE, "Đề nghị mới").await;
+    let mail = m.mail.wait_subject(INSTITUTE, "Đề nghị mới").await;
     assert!(mail.text.contains("1.500.000.000 ₫"), "{}", mail.text);
     assert!(
         mail.text.contains("Chuyển giao quyền sử dụng"),
@@ -249,7 +249,7 @@ async fn request_accept_offers_counter_offer_agreement() {
     assert_eq!(offers[0]["status"], "superseded");
     assert_eq!(offers[1]["status"], "open");
     let counter = offers[1]["id"].as_i64().unwrap();
-    let mail = m.sink.wait_subject(ENTERPRISE, "Counter-offer").await;
+    let mail = m.mail.wait_subject(ENTERPRISE, "Counter-offer").await;
     assert!(mail.text.contains("VND 2,000,000,000"), "{}", mail.text);
 
     // Only the latest offer can be accepted, and only by the side it was made to.
@@ -294,10 +294,10 @@ async fn request_accept_offers_counter_offer_agreement() {
     );
     assert_eq!(v["actions"], json!([]));
     for who in [INSTITUTE, INSTITUTE_2] {
-        let mail = m.sink.wait_subject(who, "Đã đạt được thỏa thuận").await;
+        let mail = m.mail.wait_subject(who, "Đã đạt được thỏa thuận").await;
         assert!(mail.text.contains("2.000.000.000 ₫"), "{}", mail.text);
     }
-    m.sink.wait_subject(ENTERPRISE, "Agreement reached").await;
+    m.mail.wait_subject(ENTERPRISE, "Agreement reached").await;
 
     // Nothing more can happen, and the timeline has every step with its actor.
     let r = m
@@ -329,7 +329,7 @@ async fn request_accept_offers_counter_offer_agreement() {
     assert_eq!(items[1]["from_status"], "requested");
     assert_eq!(items[1]["to_status"], "accepted");
     assert_eq!(items[4]["details"]["supersedes"], json!([first]));
-    assert!(items.iter().all(|e| e["at"].as_str().is_some()));
+    assert_every(items, "has a time", |e| e["at"].as_str().is_some());
     let msgs = m
         .get(&format!("/api/v1/deals/{id}/messages"), &m.enterprise)
         .await;
@@ -405,7 +405,7 @@ async fn declined_with_a_reason_and_withdrawn() {
     assert_eq!(v["status"], "declined");
     assert_eq!(v["decline_reason"], "no_capacity");
     assert!(v["responded_at"].as_str().is_some());
-    let mail = m.sink.wait_subject(ENTERPRISE, "was declined").await;
+    let mail = m.mail.wait_subject(ENTERPRISE, "was declined").await;
     assert!(
         mail.text.contains("No capacity to take it on"),
         "{}",
@@ -461,7 +461,7 @@ async fn declined_with_a_reason_and_withdrawn() {
         )
         .await;
     assert_eq!(v["status"], "withdrawn");
-    let mail = m.sink.wait_subject(INSTITUTE, "đã được rút lại").await;
+    let mail = m.mail.wait_subject(INSTITUTE, "đã được rút lại").await;
     assert!(mail.text.contains("Found another supplier."));
     // Queued in the withdrawal's own transaction: for one member, not for the other.
     let queued: Vec<String> = m
@@ -596,7 +596,7 @@ async fn a_confidential_need_hides_its_owner_until_accepted() {
         .await;
     assert_eq!(t["items"][1]["actor"]["side"], "owner");
     assert!(t["items"][1]["actor"]["name"].is_null());
-    let mail = m.sink.wait_subject(INSTITUTE, "Tin nhắn mới").await;
+    let mail = m.mail.wait_subject(INSTITUTE, "Tin nhắn mới").await;
     assert!(
         !mail.text.contains("John Carter") && !mail.text.contains("Dyeworks"),
         "{}",
@@ -663,11 +663,11 @@ async fn a_broker_proposed_match_is_taken_up() {
 
     // Both sides hear of it, each in its language.
     let mail = m
-        .sink
+        .mail
         .wait_subject(ENTERPRISE, "Proposed match for your technology need")
         .await;
     assert!(mail.text.contains("Phạm Minh Châu"), "{}", mail.text);
-    m.sink
+    m.mail
         .wait_subject(INSTITUTE, "Đề xuất kết nối với nhu cầu")
         .await;
     let seen = m
@@ -700,9 +700,9 @@ async fn a_broker_proposed_match_is_taken_up() {
         deal["broker"]["organization"]["name"],
         "Trung tâm Kết nối Công nghệ"
     );
-    let mail = m.sink.wait_subject(INSTITUTE, "Yêu cầu liên hệ mới").await;
+    let mail = m.mail.wait_subject(INSTITUTE, "Yêu cầu liên hệ mới").await;
     assert!(mail.text.contains("nhà môi giới"), "{}", mail.text);
-    m.sink.wait_subject(BROKER, "đã được tiếp nhận").await;
+    m.mail.wait_subject(BROKER, "đã được tiếp nhận").await;
     problem(
         m.post(
             &format!("/api/v1/matches/{match_id}/take-up"),
@@ -743,11 +743,11 @@ async fn a_broker_proposed_match_is_taken_up() {
         json!({"body": "Tôi đề nghị hai bên họp trực tuyến tuần tới."}),
     )
     .await;
-    m.sink.wait_subject(ENTERPRISE, "New message").await;
-    let mail = m.sink.wait_subject(INSTITUTE_2, "Tin nhắn mới").await;
+    m.mail.wait_subject(ENTERPRISE, "New message").await;
+    let mail = m.mail.wait_subject(INSTITUTE_2, "Tin nhắn mới").await;
     assert!(mail.text.contains("họp trực tuyến"));
     // The broker hears of the acceptance too, and sees the deal in its list.
-    m.sink.wait_subject(BROKER, "đã được chấp nhận").await;
+    m.mail.wait_subject(BROKER, "đã được chấp nhận").await;
     assert_eq!(
         m.get("/api/v1/deals?side=broker", &m.broker).await["total"],
         1
@@ -825,10 +825,10 @@ async fn an_unanswered_request_gets_a_reminder_then_expires() {
     let id = m.request(tech, "technology", &m.enterprise).await["id"]
         .as_i64()
         .unwrap();
-    let reminder = m.sink.wait_subject(INSTITUTE, "Nhắc nhở").await;
+    let reminder = m.mail.wait_subject(INSTITUTE, "Nhắc nhở").await;
     assert!(reminder.text.contains("John Carter"));
-    m.sink.wait_subject(ENTERPRISE, "has expired").await;
-    m.sink.wait_subject(INSTITUTE_2, "đã hết hạn").await;
+    m.mail.wait_subject(ENTERPRISE, "has expired").await;
+    m.mail.wait_subject(INSTITUTE_2, "đã hết hạn").await;
     let v = m.get(&format!("/api/v1/deals/{id}"), &m.enterprise).await;
     assert_eq!(v["status"], "expired");
     let t = m
@@ -838,7 +838,7 @@ async fn an_unanswered_request_gets_a_reminder_then_expires() {
     assert_eq!(t["items"][2]["actor"]["side"], "system");
     // One reminder only, however many sweeps ran.
     assert_eq!(
-        m.sink
+        m.mail
             .to(INSTITUTE)
             .iter()
             .filter(|x| x.subject.contains("Nhắc nhở"))
@@ -1049,7 +1049,7 @@ async fn a_rejected_offer_and_a_negotiation_closed_without_agreement() {
         .await;
     assert_eq!(v["status"], "negotiating");
     assert_eq!(v["offers"][0]["status"], "rejected");
-    let mail = m.sink.wait_subject(INSTITUTE, "không được chấp nhận").await;
+    let mail = m.mail.wait_subject(INSTITUTE, "không được chấp nhận").await;
     assert!(
         mail.text.contains("Chuyển nhượng quyền sở hữu"),
         "{}",
@@ -1075,7 +1075,7 @@ async fn a_rejected_offer_and_a_negotiation_closed_without_agreement() {
     assert_eq!(v["status"], "failed");
     assert_eq!(v["close_note"], "We will revisit next year.");
     for who in [INSTITUTE, INSTITUTE_2] {
-        let mail = m.sink.wait_subject(who, "không đạt được thỏa thuận").await;
+        let mail = m.mail.wait_subject(who, "không đạt được thỏa thuận").await;
         assert!(mail.text.contains("We will revisit next year."));
     }
     let t = m
@@ -1108,7 +1108,7 @@ async fn an_imported_expert_without_an_account_is_answered_by_the_moderators() {
     assert_eq!(deal["owner"]["name"], "Dr. Minh Tran");
     assert!(deal["owner"]["contact"].is_null());
     // The moderators hear of it and answer for the expert.
-    m.sink
+    m.mail
         .wait_subject("kiemduyet@sokhcn.example.vn", "Yêu cầu liên hệ mới")
         .await;
     let v = m.get(&format!("/api/v1/deals/{id}"), &m.moderator).await;
@@ -1150,7 +1150,7 @@ async fn an_imported_expert_without_an_account_is_answered_by_the_moderators() {
         .await;
     assert_eq!(r.status(), 201);
     let match_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    m.sink
+    m.mail
         .wait_subject("kiemduyet@sokhcn.example.vn", "Đề xuất kết nối với nhu cầu")
         .await;
     let seen = m

@@ -1,7 +1,7 @@
 //! What bad input of any kind gets, and that the server keeps serving after it.
 
 use reqwest::header::CONTENT_TYPE;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{fields, problem, TestApp};
 
@@ -100,6 +100,20 @@ async fn unknown_routes_and_wrong_methods() {
     problem(r, 405, "method_not_allowed").await;
     let r = app.get("/api/v1/auth/register", None).await;
     problem(r, 405, "method_not_allowed").await;
+    // Where patterns overlap, the route registered first answers: the fixed segment before
+    // the `{action}` that would also match it.
+    let r = app.post("/api/v1/deals/1/timeline", None, &json!({})).await;
+    assert_eq!(r.headers()["allow"].to_str().unwrap(), "GET");
+    problem(r, 405, "method_not_allowed").await;
+    let r = app.get("/api/v1/deals/1/withdraw", None).await;
+    assert_eq!(r.headers()["allow"].to_str().unwrap(), "POST");
+    problem(r, 405, "method_not_allowed").await;
+    for kind in ["needs", "technologies", "experts"] {
+        let r = app
+            .get(&format!("/api/v1/{kind}/987654/matches"), None)
+            .await;
+        problem(r, 404, "listing_not_found").await;
+    }
 }
 
 #[tokio::test]
@@ -133,6 +147,13 @@ async fn openapi_document_and_explorer() {
     assert_eq!(r.status(), 200);
     let doc: Value = r.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    // The document served is the one the unit tests in `techex::http` hold against the
+    // route tables (every route documented, every documented route served).
+    assert_eq!(
+        doc,
+        serde_json::to_value(<techex::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+            .unwrap()
+    );
     for path in [
         "/api/v1/auth/register",
         "/api/v1/auth/login",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use techex::notify::outbox::{self, Counts, OutboxRow};
 
-use crate::helpers::{fields, problem, TestApp, PASSWORD};
+use crate::helpers::{assert_every, fields, problem, TestApp, PASSWORD};
 use crate::sink::{smtp_to, Sink};
 
 async fn counts(app: &TestApp) -> Counts {
@@ -129,7 +129,9 @@ async fn verification_and_password_reset_work_end_to_end() {
     problem(r, 409, "already_verified").await;
     // The delivered copy no longer carries the link.
     let sent = rows(&app, outbox::SENT).await;
-    assert!(sent.iter().all(|r| !r.body_text.contains("token=")));
+    assert_every(&sent, "has no link left", |r| {
+        !r.body_text.contains("token=")
+    });
 
     // Reset: the same answer for an unknown address, and no email for it.
     let r = app
@@ -234,7 +236,8 @@ async fn with_the_smtp_server_down_mail_waits_then_arrives_exactly_once() {
     })
     .await;
     let pending = rows(&app, outbox::PENDING).await;
-    assert!(pending.iter().all(|r| r.last_error.is_some()));
+    assert_eq!(pending.len(), 3);
+    assert_every(&pending, "records its error", |r| r.last_error.is_some());
 
     let sink = Sink::start_on(port);
     drive(&app, "all sent", |c, _| {

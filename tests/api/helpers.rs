@@ -1,7 +1,10 @@
 //! `TestApp`: the real server on port 0, a fresh database per test (a temporary SQLite file,
-//! or a new PostgreSQL database when `TEST_DATABASE_URL` names a server), spoken to over HTTP.
+//! or a new PostgreSQL database when `TEST_DATABASE_URL` names a server, dropped after the
+//! test), spoken to over HTTP.
 
 #![allow(dead_code)]
+
+use std::sync::Arc;
 
 use diesel::{Connection, RunQueryDsl};
 use reqwest::{Client, Method, Response, StatusCode};
@@ -22,6 +25,8 @@ pub struct TestApp {
     pub dir: TempDir,
     pub settings: Settings,
     server: actix_web::dev::ServerHandle,
+    /// Shared with the app a restart makes, so the database outlives the first one.
+    database: Arc<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -39,30 +44,94 @@ pub fn postgres_admin_url() -> Option<String> {
         .filter(|s| !s.trim().is_empty())
 }
 
-/// A database of its own for one test.
-pub fn fresh_database_url(dir: &std::path::Path) -> String {
-    match postgres_admin_url() {
-        Some(admin) => {
-            let name = format!("techex_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::PgConnection::establish(&admin)
-                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL: cannot connect: {e}"));
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create the test database");
-            let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
-            url.set_path(&name);
-            url.to_string()
+/// A database of its own for one test: `techex.db` in the test's folder, or a new database
+/// on the `TEST_DATABASE_URL` server, dropped when this is (also when the test panics).
+pub struct TestDatabase {
+    pub url: String,
+    /// The server to drop it on, and its name.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn fresh(dir: &std::path::Path) -> Self {
+        Self::postgres().unwrap_or_else(|| Self {
+            url: dir.join("techex.db").to_string_lossy().into_owned(),
+            postgres: None,
+        })
+    }
+
+    /// A new PostgreSQL database when `TEST_DATABASE_URL` is set (also for the tests of the
+    /// binary, which otherwise use its default SQLite file).
+    pub fn postgres() -> Option<Self> {
+        let admin = postgres_admin_url()?;
+        let name = format!("techex_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&admin)
+            .unwrap_or_else(|e| panic!("TEST_DATABASE_URL: cannot connect: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create the test database");
+        let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Some(Self {
+            url: url.to_string(),
+            postgres: Some((admin, name)),
+        })
+    }
+
+    /// Whether the database is still there: for a test of this type.
+    pub fn exists(url: &str) -> bool {
+        match postgres_admin_url() {
+            Some(admin) => {
+                #[derive(diesel::QueryableByName)]
+                struct Found {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let name = url::Url::parse(url).expect("a URL").path()[1..].to_owned();
+                let mut conn = diesel::PgConnection::establish(&admin).expect("connect");
+                diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+                    .bind::<diesel::sql_types::Text, _>(name)
+                    .get_result::<Found>(&mut conn)
+                    .expect("pg_database")
+                    .n
+                    > 0
+            }
+            None => std::path::Path::new(url).exists(),
         }
-        None => dir.join("techex.db").to_string_lossy().into_owned(),
     }
 }
 
-/// Settings for a test: port 0, its own folders and database, cheap Argon2.
-pub fn test_settings(dir: &std::path::Path) -> Settings {
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = &self.postgres else {
+            return;
+        };
+        // FORCE (PostgreSQL 13+) ends the sessions the server's pool still holds, without
+        // waiting for the server to stop.
+        let dropped = diesel::PgConnection::establish(admin)
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = dropped {
+            // Panicking again while a failed test unwinds would abort the run.
+            if std::thread::panicking() {
+                eprintln!("cannot drop the test database {name}: {e}");
+            } else {
+                panic!("cannot drop the test database {name}: {e}");
+            }
+        }
+    }
+}
+
+/// Settings for a test: port 0, its own folders and `database`, cheap Argon2.
+pub fn test_settings(dir: &std::path::Path, database: &TestDatabase) -> Settings {
     let mut s = Settings::defaults().expect("defaults parse");
     s.server.port = 0;
     s.server.workers = 1;
-    s.database.url = Secret::new(fresh_database_url(dir));
+    s.database.url = Secret::new(database.url.clone());
     s.database.auto_migrate = true;
     s.database.pool_size = 4;
     s.search.index_dir = dir.join("search-index");
@@ -79,12 +148,13 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut settings = test_settings(dir.path());
+        let database = Arc::new(TestDatabase::fresh(dir.path()));
+        let mut settings = test_settings(dir.path(), &database);
         adjust(&mut settings);
-        Self::start(settings, dir)
+        Self::start(settings, dir, database)
     }
 
-    fn start(settings: Settings, dir: TempDir) -> Self {
+    fn start(settings: Settings, dir: TempDir, database: Arc<TestDatabase>) -> Self {
         let app = Application::build(settings.clone()).expect("application builds");
         let base = format!("http://{}", app.addr());
         let state = app.state().clone();
@@ -97,6 +167,7 @@ impl TestApp {
             dir,
             settings,
             server,
+            database,
         }
     }
 
@@ -112,7 +183,7 @@ impl TestApp {
         let dir = std::mem::replace(&mut self.dir, dir);
         let mut settings = self.settings.clone();
         adjust(&mut settings);
-        Self::start(settings, dir)
+        Self::start(settings, dir, Arc::clone(&self.database))
     }
 
     /// Runs the indexer until it has nothing left to apply.
@@ -271,4 +342,20 @@ pub fn fields(problem: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Asserts that there are items and that every one satisfies `ok`, showing the first that
+/// does not: "every item …" over an empty list would prove nothing.
+pub fn assert_every<T: std::fmt::Debug>(items: &[T], what: &str, ok: impl Fn(&T) -> bool) {
+    assert!(!items.is_empty(), "no items to check: {what}");
+    if let Some(bad) = items.iter().find(|i| !ok(i)) {
+        panic!("not every item {what}: {bad:?}");
+    }
+}
+
+/// The `items` of a list answer.
+pub fn items_of(v: &Value) -> &[Value] {
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items array: {v}"))
 }

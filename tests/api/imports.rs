@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 use techex::accounts::model::Role;
 
-use crate::helpers::{problem, TestApp};
+use crate::helpers::{assert_every, items_of, problem, TestApp};
 
 const GOOD_AND_BROKEN: &str = r#"{"kind":"organization","external_id":"ORG-001","name":"Viện Công nghệ Môi trường","org_type":"institute","district":"Cầu Giấy","website":"https://iet.example.vn","email":"lienhe@iet.example.vn"}
 {"kind":"organization","external_id":"ORG-002","name":"Công ty CP Nước sạch Sông Hồng Xanh","org_type":"enterprise"}
@@ -205,9 +205,9 @@ async fn export_then_import_into_an_empty_database_round_trips() {
             && !text.contains("912 345")
             && !text.contains("lienhe@")
     );
-    assert!(records
-        .iter()
-        .all(|r| r.get("email").is_none() && r.get("phone").is_none()));
+    assert_every(&records, "has no contact details", |r| {
+        r.get("email").is_none() && r.get("phone").is_none()
+    });
     let secret = records
         .iter()
         .find(|r| r["external_id"] == "NEED-003")
@@ -351,11 +351,9 @@ async fn the_demo_data_set_is_a_living_exchange() {
             .count()
             >= 10
     );
-    assert!(abroad["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|e| e.get("email").is_none()));
+    assert_every(items_of(&abroad), "hides its email", |e| {
+        e.get("email").is_none()
+    });
     // The demo accounts work and belong to their organisations.
     let token = app
         .token("vien.moitruong@demo.techex.vn", techex::demo::PASSWORD)

@@ -11,6 +11,7 @@ mod email;
 mod health;
 mod helpers;
 mod imports;
+mod mail;
 mod matching;
 mod migrations;
 mod organizations;

@@ -7,7 +7,7 @@ use diesel::Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use techex::db::{DbTarget, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
-use crate::helpers::fresh_database_url;
+use crate::helpers::{TestApp, TestDatabase};
 
 fn migration_names(backend: &str) -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -68,8 +68,8 @@ fn up_down_up<DB: Backend>(
 #[test]
 fn every_migration_runs_up_down_up() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database_url(dir.path());
-    match DbTarget::parse(&url).unwrap() {
+    let database = TestDatabase::fresh(dir.path());
+    match DbTarget::parse(&database.url).unwrap() {
         DbTarget::Sqlite(path) => {
             let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
             up_down_up(
@@ -87,4 +87,18 @@ fn every_migration_runs_up_down_up() {
             );
         }
     }
+}
+
+/// A test's database, made for it on PostgreSQL, is gone once its app is dropped, and not
+/// before: a restarted app keeps it.
+#[tokio::test]
+async fn each_test_database_is_removed_with_its_app() {
+    let app = TestApp::spawn().await;
+    app.signed_in("tam@example.vn").await;
+    let url = app.settings.database.url.expose().to_owned();
+    let app = app.restart(|_| {}).await;
+    assert!(TestDatabase::exists(&url), "{url} is gone after a restart");
+    app.token("tam@example.vn", crate::helpers::PASSWORD).await;
+    drop(app);
+    assert!(!TestDatabase::exists(&url), "{url} outlived its test");
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use techex::accounts::model::Role;
 
 use crate::catalog::World;
-use crate::helpers::{fields, problem, TestApp};
+use crate::helpers::{assert_every, fields, items_of, problem, TestApp};
 
 async fn search(app: &TestApp, query: &str) -> Value {
     let r = app.get(&format!("/api/v1/search?{query}"), None).await;
@@ -166,7 +166,9 @@ async fn filters_and_facets_agree_with_the_data() {
     assert_eq!(total, listed["total"].as_u64().unwrap());
     // Facet counts are what filtering by that value gives.
     for facet in ["priority_area", "trl", "ip_status", "transfer_mode"] {
-        for c in all["facets"][facet].as_array().unwrap() {
+        let counts = all["facets"][facet].as_array().unwrap();
+        assert!(!counts.is_empty(), "no {facet} facet: {all}");
+        for c in counts {
             let value = c["value"].as_str().unwrap();
             let q = match facet {
                 "trl" => format!("kind=technology&trl_min={value}&trl_max={value}"),
@@ -192,31 +194,19 @@ async fn filters_and_facets_agree_with_the_data() {
     );
     // Ranges: every result honours them.
     let v = search(&app, "kind=technology&trl_min=7&limit=100").await;
-    assert!(v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|i| i["trl"].as_i64().unwrap() >= 7));
+    assert_every(items_of(&v), "has TRL ≥ 7", |i| {
+        i["trl"].as_i64().unwrap() >= 7
+    });
     let v = search(&app, "kind=technology&price_max=300000000&limit=100").await;
-    assert!(v["total"].as_u64().unwrap() > 0);
-    assert!(v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|i| i["money_min"].as_i64().unwrap_or(0) <= 300_000_000));
+    assert_every(items_of(&v), "starts at ≤ 300 000 000", |i| {
+        i["money_min"].as_i64().unwrap_or(0) <= 300_000_000
+    });
     let v = search(&app, "kind=expert&country=JP").await;
-    assert!(v["total"].as_u64().unwrap() > 0);
-    assert!(v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|i| i["country"] == "JP" && i.get("email").is_none()));
+    assert_every(items_of(&v), "is in Japan, without an email", |i| {
+        i["country"] == "JP" && i.get("email").is_none()
+    });
     let v = search(&app, "kind=technology&language=en&limit=100").await;
-    assert!(v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|i| i["language"] == "en"));
+    assert_every(items_of(&v), "is in English", |i| i["language"] == "en");
     // Paging and newest-first.
     let p1 = search(&app, "kind=need&sort=newest&limit=5").await;
     let p2 = search(&app, "kind=need&sort=newest&limit=5&offset=5").await;
@@ -248,6 +238,7 @@ async fn filters_and_facets_agree_with_the_data() {
         .iter()
         .map(|i| i["score"].as_f64().unwrap())
         .collect();
+    assert_eq!(scores.len(), 30);
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     // Bad parameters are named.
     for (q, field) in [
@@ -348,11 +339,7 @@ async fn suggestions_complete_without_diacritics() {
         .json()
         .await
         .unwrap();
-    assert!(v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|i| i["kind"] == "expert"));
+    assert_every(items_of(&v), "is an expert", |i| i["kind"] == "expert");
     let v: Value = app
         .get("/api/v1/suggest?q=", None)
         .await
@@ -424,6 +411,7 @@ async fn a_stopped_and_restarted_indexer_ends_consistent_with_the_database() {
         })
         .await
         .unwrap();
+    assert_eq!(archived.len(), 10);
     let app = app.restart(|_| {}).await;
     let moderator = app.token("kd@example.vn", crate::helpers::PASSWORD).await;
     for id in &archived {
@@ -450,7 +438,8 @@ async fn a_stopped_and_restarted_indexer_ends_consistent_with_the_database() {
         .iter()
         .map(|i| i["id"].as_i64().unwrap())
         .collect();
-    assert!(ids.iter().all(|id| !archived.contains(id)));
+    assert_eq!(ids.len(), 20, "{v}");
+    assert_every(&ids, "is not archived", |id| !archived.contains(id));
     // Re-importing the source republishes the archived ten; the index follows.
     let moderator = app.token("kd@example.vn", crate::helpers::PASSWORD).await;
     let r = app

@@ -12,35 +12,7 @@ use tokio::sync::{mpsc, Mutex};
 
 use tempfile::TempDir;
 
-/// One received message, decoded.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    pub message_id: String,
-    pub language: String,
-}
-
-impl Mail {
-    /// The first link in the plain text that starts with `prefix`.
-    pub fn link(&self, prefix: &str) -> Option<String> {
-        let start = self.text.find(prefix)?;
-        let rest = &self.text[start..];
-        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-        Some(rest[..end].to_owned())
-    }
-
-    /// The `token` query parameter of the first link starting with `prefix`.
-    pub fn token(&self, prefix: &str) -> Option<String> {
-        let link = self.link(prefix)?;
-        let url = url::Url::parse(&link).ok()?;
-        url.query_pairs()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
-    }
-}
+use crate::mail::Mail;
 
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
@@ -151,33 +123,7 @@ impl Sink {
         names.sort();
         names
             .iter()
-            .map(|p| {
-                let raw = std::fs::read(p).expect("eml");
-                let m = mail_parser::MessageParser::default()
-                    .parse(&raw)
-                    .expect("a parsable message");
-                Mail {
-                    to: m
-                        .to()
-                        .and_then(|a| a.first())
-                        .and_then(|a| a.address())
-                        .unwrap_or_default()
-                        .to_lowercase(),
-                    subject: m.subject().unwrap_or_default().to_owned(),
-                    text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-                    html: m.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
-                    message_id: m.message_id().unwrap_or_default().to_owned(),
-                    language: if m
-                        .subject()
-                        .unwrap_or_default()
-                        .starts_with("[Techex Hà Nội]")
-                    {
-                        "vi".into()
-                    } else {
-                        "en".into()
-                    },
-                }
-            })
+            .map(|p| Mail::parse(&std::fs::read(p).expect("eml")))
             .collect()
     }
 
