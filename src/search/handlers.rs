@@ -10,6 +10,10 @@ use crate::catalog::model::Kind;
 use crate::catalog::taxonomy;
 use crate::http::error::{ApiError, Problem, Violations};
 use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
+use crate::http::page::{page_within, Page, DEFAULT_LIMIT};
+
+/// How deep a search can be paged.
+const MAX_SEARCH_OFFSET: i64 = 10_000;
 use crate::http::route::ApiRoute;
 use crate::organizations::model::OrgType;
 use crate::state::AppState;
@@ -40,9 +44,9 @@ pub struct SearchQuery {
     /// vi or en.
     pub language: Option<String>,
     /// 1–100, default 20.
-    pub limit: Option<usize>,
+    pub limit: Option<i64>,
     /// 0–10 000.
-    pub offset: Option<usize>,
+    pub offset: Option<i64>,
     /// relevance (default) or newest.
     pub sort: Option<String>,
 }
@@ -116,14 +120,13 @@ pub fn request(q: SearchQuery, locale: Locale) -> Result<Request, ApiError> {
             v.add("price_max", "must not be below price_min");
         }
     }
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        v.add("limit", "must be between 1 and 100");
-    }
-    let offset = q.offset.unwrap_or(0);
-    if offset > 10_000 {
-        v.add("offset", "must be at most 10000: refine the search instead");
-    }
+    let Page { limit, offset } = page_within(
+        &mut v,
+        q.limit,
+        q.offset,
+        MAX_SEARCH_OFFSET,
+        ": refine the search instead",
+    );
     let sort = match q.sort.as_deref().map(str::trim) {
         None | Some("") | Some("relevance") => SortBy::Relevance,
         Some("newest") => SortBy::Newest,
@@ -152,8 +155,9 @@ pub fn request(q: SearchQuery, locale: Locale) -> Result<Request, ApiError> {
             country,
             language,
         },
-        limit,
-        offset,
+        // In range, so the conversions hold.
+        limit: usize::try_from(limit).unwrap_or(DEFAULT_LIMIT as usize),
+        offset: usize::try_from(offset).unwrap_or(0),
         sort,
         locale,
     })
