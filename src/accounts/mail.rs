@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::model::{Caller, Locale, User, UserView};
+use super::model::{Caller, TokenPurpose, User, UserView};
 use super::password::check_policy;
 use super::repo;
 use super::tokens::{blocking, new_token, token_hash};
@@ -22,8 +22,8 @@ use crate::per_backend;
 use crate::state::AppState;
 use crate::validate::Email;
 
-const VERIFY: &str = "verify_email";
-const RESET: &str = "reset_password";
+const VERIFY: TokenPurpose = TokenPurpose::VerifyEmail;
+const RESET: TokenPurpose = TokenPurpose::ResetPassword;
 
 /// At most one email of each kind per account in this many seconds.
 const RESEND_AFTER_SECONDS: i64 = 60;
@@ -33,7 +33,7 @@ fn recipient(user: &User) -> Recipient {
         user_id: Some(user.id),
         email: user.email.clone(),
         name: user.display_name.clone(),
-        locale: Locale::parse(&user.locale).unwrap_or(Locale::Vi),
+        locale: user.locale,
     }
 }
 
@@ -41,7 +41,7 @@ fn recipient(user: &User) -> Recipient {
 fn issue(
     conn: &mut DbConn,
     user: &User,
-    purpose: &str,
+    purpose: TokenPurpose,
     ttl: Duration,
 ) -> Result<(String, i64), ApiError> {
     let token = new_token();
@@ -65,7 +65,7 @@ fn issue(
 fn issued_recently(
     conn: &mut DbConn,
     user_id: i64,
-    purpose: &str,
+    purpose: TokenPurpose,
 ) -> QueryResult<Option<NaiveDateTime>> {
     at::table
         .filter(at::user_id.eq(user_id))
@@ -123,7 +123,11 @@ pub fn queue_password_changed(
 
 /// Takes a live token of this purpose: marks it used and answers its account and the
 /// address it was sent to. Each token works once.
-fn redeem(conn: &mut DbConn, token: &str, purpose: &str) -> Result<(i64, String), ApiError> {
+fn redeem(
+    conn: &mut DbConn,
+    token: &str,
+    purpose: TokenPurpose,
+) -> Result<(i64, String), ApiError> {
     let bad = || ApiError::invalid("token", "is invalid, expired or already used");
     if token.is_empty() || token.len() > 256 {
         return Err(bad());
@@ -188,7 +192,7 @@ pub async fn verify_email(state: &AppState, req: TokenRequest) -> Result<UserVie
                 tracing::info!(user_id, "email address verified");
                 let user =
                     repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
-                UserView::try_from(&user).map_err(ApiError::internal)
+                Ok(UserView::from(&user))
             })
         })
         .await

@@ -3,9 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{MembershipView, NewUser, User};
+use super::model::{Locale, MembershipView, NewUser, Role, User};
 use crate::db::schema::{auth_tokens, organization_members, organizations, users};
 use crate::db::DbConn;
+use crate::organizations::model::{MemberRole, OrgType};
 use crate::per_backend;
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
@@ -35,7 +36,7 @@ pub fn update_profile(
     conn: &mut DbConn,
     id: i64,
     display_name: &str,
-    locale: &str,
+    locale: Locale,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
@@ -58,7 +59,7 @@ pub fn set_password_hash(
         .execute(conn)
 }
 
-pub fn set_role(conn: &mut DbConn, id: i64, role: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_role(conn: &mut DbConn, id: i64, role: Role, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::role.eq(role), users::updated_at.eq(now)))
         .execute(conn)
@@ -86,7 +87,7 @@ pub fn find_live_token(
     conn: &mut DbConn,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(i64, i64, String, String)>> {
+) -> QueryResult<Option<(i64, i64, Role, Locale)>> {
     auth_tokens::table
         .inner_join(users::table)
         .filter(auth_tokens::token_hash.eq(token_hash))
@@ -117,7 +118,7 @@ pub fn revoke_all_tokens(
 }
 
 pub fn memberships(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<MembershipView>> {
-    let rows: Vec<(i64, String, String, String, Option<NaiveDateTime>)> =
+    let rows: Vec<(i64, String, OrgType, MemberRole, Option<NaiveDateTime>)> =
         organization_members::table
             .inner_join(organizations::table)
             .filter(organization_members::user_id.eq(user_id))

@@ -12,6 +12,7 @@ use super::repo::{self, OrgBrief, Scope};
 use crate::accounts::model::{utc, Caller};
 use crate::db::DbConn;
 use crate::http::error::ApiError;
+use crate::organizations::model::OrgType;
 
 /// Who is looking, with what they are entitled to.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +86,7 @@ impl Viewer {
 pub struct OrgSummary {
     pub id: i64,
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
     pub verified: bool,
 }
 
@@ -135,7 +136,7 @@ pub fn view(row: &ListingRow, viewer: &Viewer, orgs: &HashMap<i64, OrgBrief>) ->
             .map(|o| OrgSummary {
                 id: o.id,
                 name: o.name.clone(),
-                org_type: o.org_type.clone(),
+                org_type: o.org_type,
                 verified: o.verified_at.is_some(),
             }),
         content: Content::from_data(row.kind(), &row.data, private),

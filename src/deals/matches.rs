@@ -22,6 +22,7 @@ use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
+use crate::organizations::model::OrgType;
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
@@ -41,7 +42,7 @@ pub struct ProposeMatch {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MatchListingRef {
-    pub kind: String,
+    pub kind: Kind,
     pub id: i64,
     pub title: String,
 }
@@ -125,7 +126,7 @@ fn match_view(
     target: &ListingRow,
     side: MatchSide,
 ) -> Result<MatchView, ApiError> {
-    let proposed = m.status == MatchStatus::Proposed.as_str();
+    let proposed = m.status == MatchStatus::Proposed;
     let actions = match side {
         MatchSide::Need | MatchSide::Target if proposed => vec!["take-up".to_owned()],
         MatchSide::Broker if proposed => vec!["withdraw".to_owned()],
@@ -133,14 +134,14 @@ fn match_view(
     };
     Ok(MatchView {
         id: m.id,
-        status: MatchStatus::parse(&m.status).unwrap_or(MatchStatus::Withdrawn),
+        status: m.status,
         need: MatchListingRef {
-            kind: "need".into(),
+            kind: Kind::Need,
             id: need.id,
             title: need.data.title.clone(),
         },
         target: MatchListingRef {
-            kind: m.target_kind.clone(),
+            kind: m.target_kind,
             id: target.id,
             title: target.data.title.clone(),
         },
@@ -177,7 +178,7 @@ fn broker_orgs(conn: &mut DbConn, who: &Who) -> QueryResult<Vec<i64>> {
     }
     org::table
         .filter(org::id.eq_any(who.org_ids.clone()))
-        .filter(org::org_type.eq("broker"))
+        .filter(org::org_type.eq(OrgType::Broker))
         .select(org::id)
         .load(conn)
 }
@@ -260,9 +261,9 @@ pub async fn propose(
                         broker_user_id: Some(caller.user_id),
                         need_id,
                         target_id,
-                        target_kind: target_kind.as_str().into(),
+                        target_kind,
                         note: note.clone(),
-                        status: MatchStatus::Proposed.as_str().into(),
+                        status: MatchStatus::Proposed,
                         created_at: now,
                         updated_at: now,
                     },
@@ -406,10 +407,10 @@ pub async fn take_up(
                         ))
                     }
                 };
-                if m.status != MatchStatus::Proposed.as_str() {
+                if m.status != MatchStatus::Proposed {
                     return Err(ApiError::InvalidTransition {
                         detail: format!("this match is {}", m.status),
-                        current: m.status.clone(),
+                        current: m.status.as_str().into(),
                         allowed: Vec::new(),
                     });
                 }
@@ -495,10 +496,10 @@ pub async fn withdraw(state: &AppState, caller: Caller, id: i64) -> Result<Match
                 if side != MatchSide::Broker {
                     return Err(ApiError::forbidden("only the broker can withdraw a match"));
                 }
-                if m.status != MatchStatus::Proposed.as_str() {
+                if m.status != MatchStatus::Proposed {
                     return Err(ApiError::InvalidTransition {
                         detail: format!("this match is {}", m.status),
-                        current: m.status.clone(),
+                        current: m.status.as_str().into(),
                         allowed: Vec::new(),
                     });
                 }

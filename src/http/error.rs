@@ -298,7 +298,17 @@ impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::not_found("resource"),
-            other => Self::Internal(format!("database: {other}")),
+            // diesel's own message can stop short of the cause (a field that failed to
+            // deserialize names the field only): the log gets the whole chain.
+            other => {
+                let mut message = format!("database: {other}");
+                let mut source = std::error::Error::source(&other);
+                while let Some(cause) = source {
+                    message.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                Self::Internal(message)
+            }
         }
     }
 }

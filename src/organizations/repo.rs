@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{MemberRole, MemberView, NewOrganization, Organization};
-use crate::accounts::model::utc;
+use super::model::{MemberRole, MemberView, NewOrganization, OrgType, Organization};
 use crate::db::schema::{organization_members as om, organizations as org, users};
+use crate::db::utc;
 use crate::db::{DbConn, MultiBackend};
 use crate::per_backend;
 
@@ -27,14 +27,14 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Organization>> {
 /// Filters shared by the count and the page of a listing.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub org_type: Option<String>,
+    pub org_type: Option<OrgType>,
     pub verified: Option<bool>,
 }
 
 fn filtered(f: &Filter) -> org::BoxedQuery<'static, MultiBackend> {
     let mut q = org::table.into_boxed::<MultiBackend>();
-    if let Some(t) = &f.org_type {
-        q = q.filter(org::org_type.eq(t.clone()));
+    if let Some(t) = f.org_type {
+        q = q.filter(org::org_type.eq(t));
     }
     match f.verified {
         Some(true) => q = q.filter(org::verified_at.is_not_null()),
@@ -65,7 +65,7 @@ pub fn update(
     conn: &mut DbConn,
     id: i64,
     name: &str,
-    org_type: &str,
+    org_type: OrgType,
     district: Option<&str>,
     website: Option<&str>,
     email: Option<&str>,
@@ -108,7 +108,11 @@ pub fn set_verified(conn: &mut DbConn, id: i64, by: i64, now: NaiveDateTime) -> 
 }
 
 /// The caller's role inside the organisation, if a member.
-pub fn member_role(conn: &mut DbConn, org_id: i64, user_id: i64) -> QueryResult<Option<String>> {
+pub fn member_role(
+    conn: &mut DbConn,
+    org_id: i64,
+    user_id: i64,
+) -> QueryResult<Option<MemberRole>> {
     om::table
         .find((org_id, user_id))
         .select(om::role)
@@ -127,7 +131,7 @@ pub fn add_member(
         .values((
             om::organization_id.eq(org_id),
             om::user_id.eq(user_id),
-            om::role.eq(role.as_str()),
+            om::role.eq(role),
             om::created_at.eq(now),
         ))
         .execute(conn)
@@ -140,13 +144,13 @@ pub fn remove_member(conn: &mut DbConn, org_id: i64, user_id: i64) -> QueryResul
 pub fn count_admins(conn: &mut DbConn, org_id: i64) -> QueryResult<i64> {
     om::table
         .filter(om::organization_id.eq(org_id))
-        .filter(om::role.eq(MemberRole::Admin.as_str()))
+        .filter(om::role.eq(MemberRole::Admin))
         .count()
         .get_result(conn)
 }
 
 pub fn members(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<MemberView>> {
-    let rows: Vec<(i64, String, String, String, NaiveDateTime)> = om::table
+    let rows: Vec<(i64, String, String, MemberRole, NaiveDateTime)> = om::table
         .inner_join(users::table)
         .filter(om::organization_id.eq(org_id))
         .order((om::created_at.asc(), users::id.asc()))
@@ -164,7 +168,7 @@ pub fn members(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<MemberView>> {
             user_id,
             display_name,
             email,
-            role: MemberRole::parse(&role).unwrap_or(MemberRole::Member),
+            role,
             joined_at: utc(joined),
         })
         .collect())

@@ -69,7 +69,7 @@ fn view_for(
         Some(c) => repo::member_role(conn, id, c.user_id)?.is_some(),
         None => false,
     };
-    OrganizationView::from_row(&org, show_contact).map_err(ApiError::internal)
+    Ok(OrganizationView::from_row(&org, show_contact))
 }
 
 /// The caller must administer the organisation (or the platform).
@@ -78,8 +78,8 @@ fn require_org_admin(conn: &mut DbConn, org_id: i64, caller: &Caller) -> Result<
     if caller.role == crate::accounts::model::Role::Admin {
         return Ok(());
     }
-    match repo::member_role(conn, org_id, caller.user_id)?.as_deref() {
-        Some("admin") => Ok(()),
+    match repo::member_role(conn, org_id, caller.user_id)? {
+        Some(MemberRole::Admin) => Ok(()),
         _ => Err(ApiError::forbidden(
             "only an administrator of this organisation may do this",
         )),
@@ -101,7 +101,7 @@ pub struct ValidOrg {
 pub fn validate_new(req: CreateOrganizationRequest) -> Result<ValidOrg, ApiError> {
     let mut v = Violations::new();
     let name = v.required("name", req.name, |s| text(&s, 2, 256));
-    let org_type = v.required("org_type", req.org_type, |s| OrgType::parse(&s));
+    let org_type = v.required("org_type", req.org_type, |s| OrgType::parse(s.trim()));
     let district = v
         .optional("district", req.district, |s| optional_text(&s, 100))
         .flatten()
@@ -154,7 +154,7 @@ pub async fn create(
                     conn,
                     &NewOrganization {
                         name,
-                        org_type: org_type.as_str().to_owned(),
+                        org_type,
                         district,
                         website,
                         email,
@@ -192,12 +192,12 @@ pub async fn get(
 pub async fn list(state: &AppState, q: OrganizationQuery) -> Result<OrganizationList, ApiError> {
     let mut v = Violations::new();
     let org_type = v
-        .optional("org_type", q.org_type, |s| OrgType::parse(&s))
+        .optional("org_type", q.org_type, |s| OrgType::parse(s.trim()))
         .flatten();
     let Page { limit, offset } = page(&mut v, q.limit, q.offset);
     v.finish()?;
     let filter = Filter {
-        org_type: org_type.map(|t| t.as_str().to_owned()),
+        org_type,
         verified: q.verified,
     };
     state
@@ -207,8 +207,7 @@ pub async fn list(state: &AppState, q: OrganizationQuery) -> Result<Organization
             let items = rows
                 .iter()
                 .map(|o| OrganizationView::from_row(o, false))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ApiError::internal)?;
+                .collect();
             Ok(OrganizationList { total, items })
         })
         .await
@@ -223,7 +222,7 @@ pub async fn update(
     let mut v = Violations::new();
     let name = v.optional("name", req.name, |s| text(&s, 2, 256)).flatten();
     let org_type = v
-        .optional("org_type", req.org_type, |s| OrgType::parse(&s))
+        .optional("org_type", req.org_type, |s| OrgType::parse(s.trim()))
         .flatten();
     let district = v
         .optional("district", req.district, |s| optional_text(&s, 100))
@@ -250,9 +249,7 @@ pub async fn update(
                     None => old,
                 };
                 let name = name.unwrap_or(cur.name.clone());
-                let org_type = org_type
-                    .map(|t| t.as_str().to_owned())
-                    .unwrap_or(cur.org_type.clone());
+                let org_type = org_type.unwrap_or(cur.org_type);
                 let district = pick(district, cur.district.clone());
                 let website = pick(website, cur.website.clone());
                 let email = pick(email, cur.email.clone());
@@ -262,7 +259,7 @@ pub async fn update(
                     conn,
                     id,
                     &name,
-                    &org_type,
+                    org_type,
                     district.as_deref(),
                     website.as_deref(),
                     email.as_deref(),
@@ -292,7 +289,7 @@ pub async fn add_member(
     let mut v = Violations::new();
     let email = v.required("email", req.email, |s| Email::parse(&s));
     let role = v
-        .optional("role", req.role, |s| MemberRole::parse(&s))
+        .optional("role", req.role, |s| MemberRole::parse(s.trim()))
         .flatten()
         .unwrap_or(MemberRole::Member);
     v.finish()?;
@@ -365,7 +362,7 @@ pub async fn remove_member(
                     code: "member_not_found",
                     detail: "this person is not a member of the organisation".into(),
                 })?;
-                if role == "admin" && repo::count_admins(conn, org_id)? <= 1 {
+                if role == MemberRole::Admin && repo::count_admins(conn, org_id)? <= 1 {
                     return Err(ApiError::Conflict {
                         code: "last_admin",
                         detail: "the last administrator cannot be removed: appoint another first"

@@ -17,3 +17,4 @@ mod organizations;
 mod relevance;
 mod search;
 mod sink;
+mod states;
