@@ -174,7 +174,7 @@ async fn outbox_command(
                 None => None,
             };
             let counts = outbox::counts(conn)?;
-            let dead = outbox::list(conn, outbox::DEAD, limit)?;
+            let dead = outbox::list(conn, outbox::OutboxStatus::Dead, limit)?;
             Ok((retried, counts, dead))
         })
         .await

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::model::{Caller, Locale, User, UserView};
+use super::model::{Caller, TokenPurpose, User, UserView};
 use super::password::check_policy;
 use super::repo;
 use super::tokens::{blocking, new_token, token_hash};
@@ -20,8 +20,8 @@ use crate::notify::Event;
 use crate::state::AppState;
 use crate::validate::Email;
 
-const VERIFY: &str = "verify_email";
-const RESET: &str = "reset_password";
+const VERIFY: TokenPurpose = TokenPurpose::VerifyEmail;
+const RESET: TokenPurpose = TokenPurpose::ResetPassword;
 
 /// At most one email of each kind per account in this many seconds.
 const RESEND_AFTER_SECONDS: i64 = 60;
@@ -31,7 +31,7 @@ fn recipient(user: &User) -> Recipient {
         user_id: Some(user.id),
         email: user.email.clone(),
         name: user.display_name.clone(),
-        locale: Locale::parse(&user.locale).unwrap_or(Locale::Vi),
+        locale: user.locale,
     }
 }
 
@@ -39,7 +39,7 @@ fn recipient(user: &User) -> Recipient {
 fn issue(
     conn: &mut DbConn,
     user: &User,
-    purpose: &str,
+    purpose: TokenPurpose,
     ttl: Duration,
 ) -> Result<(String, i64), ApiError> {
     let token = new_token();
@@ -60,7 +60,7 @@ fn issue(
 fn issued_recently(
     conn: &mut DbConn,
     user_id: i64,
-    purpose: &str,
+    purpose: TokenPurpose,
 ) -> QueryResult<Option<NaiveDateTime>> {
     let since = db::now() - Duration::seconds(RESEND_AFTER_SECONDS);
     repo::account_token_issued_since(conn, user_id, purpose, since)
@@ -112,7 +112,11 @@ pub fn queue_password_changed(
 
 /// Takes a live token of this purpose: marks it used and answers its account and the
 /// address it was sent to. Each token works once.
-fn redeem(conn: &mut DbConn, token: &str, purpose: &str) -> Result<(i64, String), ApiError> {
+fn redeem(
+    conn: &mut DbConn,
+    token: &str,
+    purpose: TokenPurpose,
+) -> Result<(i64, String), ApiError> {
     let bad = || ApiError::invalid("token", "is invalid, expired or already used");
     if token.is_empty() || token.len() > 256 {
         return Err(bad());
@@ -161,7 +165,7 @@ pub async fn verify_email(state: &AppState, req: TokenRequest) -> Result<UserVie
                 tracing::info!(user_id, "email address verified");
                 let user =
                     repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
-                UserView::try_from(&user).map_err(ApiError::internal)
+                Ok(UserView::from(&user))
             })
         })
         .await

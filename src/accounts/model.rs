@@ -6,67 +6,63 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::users;
+use crate::db::text_enum::text_enum;
+use crate::organizations::model::{MemberRole, OrgType};
 
-/// Platform role. Organisation roles are separate (see `organizations`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Any registered person.
-    Member,
-    /// The Department of Science and Technology: verifies organisations, reviews listings.
-    Moderator,
-    /// Runs the platform.
-    Admin,
+text_enum! {
+    /// Platform role. Organisation roles are separate (see `organizations`).
+    pub enum Role as "a role" {
+        /// Any registered person.
+        Member = "member",
+        /// The Department of Science and Technology: verifies organisations, reviews listings.
+        Moderator = "moderator",
+        /// Runs the platform.
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Moderator => "moderator",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "member" => Ok(Self::Member),
-            "moderator" => Ok(Self::Moderator),
-            "admin" => Ok(Self::Admin),
-            other => Err(format!(
-                "`{other}` is not a role (member, moderator, admin)"
-            )),
-        }
-    }
+    /// The roles that moderate.
+    pub const MODERATING: [Role; 2] = [Self::Moderator, Self::Admin];
 
     /// Moderators and admins both moderate.
     pub fn can_moderate(self) -> bool {
-        matches!(self, Self::Moderator | Self::Admin)
+        Self::MODERATING.contains(&self)
     }
 }
 
-/// Language of the interface and of the emails a person receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Locale {
-    Vi,
-    En,
+text_enum! {
+    /// Language of the interface and of the emails a person receives, and of a listing's
+    /// content.
+    pub enum Locale as "a supported locale" {
+        Vi = "vi",
+        En = "en",
+    }
 }
 
 impl Locale {
-    pub fn as_str(self) -> &'static str {
+    /// The other of the two languages: where listings that share only concepts with a
+    /// text are looked for.
+    pub fn other(self) -> Locale {
         match self {
-            Self::Vi => "vi",
-            Self::En => "en",
+            Self::Vi => Self::En,
+            Self::En => Self::Vi,
         }
     }
+}
 
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "vi" => Ok(Self::Vi),
-            "en" => Ok(Self::En),
-            other => Err(format!("`{other}` is not a supported locale (vi, en)")),
-        }
+/// Vietnamese, the exchange's own language, for whoever or whatever has not said otherwise.
+impl Default for Locale {
+    fn default() -> Self {
+        Self::Vi
+    }
+}
+
+text_enum! {
+    /// What a single-use token sent by email is for.
+    pub enum TokenPurpose {
+        VerifyEmail = "verify_email",
+        ResetPassword = "reset_password",
     }
 }
 
@@ -77,8 +73,8 @@ pub struct User {
     pub email: String,
     pub password_hash: String,
     pub display_name: String,
-    pub locale: String,
-    pub role: String,
+    pub locale: Locale,
+    pub role: Role,
     pub email_verified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -90,15 +86,13 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub password_hash: &'a str,
     pub display_name: &'a str,
-    pub locale: &'a str,
-    pub role: &'a str,
+    pub locale: Locale,
+    pub role: Role,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
-pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    DateTime::from_naive_utc_and_offset(t, Utc)
-}
+pub use crate::db::utc;
 
 /// A person's account as its owner sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -112,19 +106,17 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
 }
 
-impl TryFrom<&User> for UserView {
-    type Error = String;
-
-    fn try_from(u: &User) -> Result<Self, String> {
-        Ok(Self {
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
             id: u.id,
             email: u.email.clone(),
             display_name: u.display_name.clone(),
-            locale: Locale::parse(&u.locale)?,
-            role: Role::parse(&u.role)?,
+            locale: u.locale,
+            role: u.role,
             email_verified: u.email_verified_at.is_some(),
             created_at: utc(u.created_at),
-        })
+        }
     }
 }
 
@@ -175,9 +167,9 @@ pub struct ChangePasswordRequest {
 pub struct MembershipView {
     pub organization_id: i64,
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
     /// `admin` or `member` of that organisation.
-    pub role: String,
+    pub role: MemberRole,
     pub verified: bool,
 }
 

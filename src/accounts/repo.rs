@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{NewUser, User};
+use super::model::{Locale, NewUser, Role, TokenPurpose, User};
 use crate::db::schema::{account_tokens as at, auth_tokens, users};
 use crate::db::DbConn;
 use crate::per_backend;
@@ -35,7 +35,7 @@ pub fn update_profile(
     conn: &mut DbConn,
     id: i64,
     display_name: &str,
-    locale: &str,
+    locale: Locale,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
@@ -58,7 +58,7 @@ pub fn set_password_hash(
         .execute(conn)
 }
 
-pub fn set_role(conn: &mut DbConn, id: i64, role: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_role(conn: &mut DbConn, id: i64, role: Role, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::role.eq(role), users::updated_at.eq(now)))
         .execute(conn)
@@ -86,7 +86,7 @@ pub fn find_live_token(
     conn: &mut DbConn,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(i64, i64, String, String)>> {
+) -> QueryResult<Option<(i64, i64, Role, Locale)>> {
     auth_tokens::table
         .inner_join(users::table)
         .filter(auth_tokens::token_hash.eq(token_hash))
@@ -126,7 +126,7 @@ pub fn mark_verified(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryRes
 pub fn insert_account_token(
     conn: &mut DbConn,
     user_id: i64,
-    purpose: &str,
+    purpose: TokenPurpose,
     token_hash: &str,
     email: &str,
     now: NaiveDateTime,
@@ -150,7 +150,7 @@ pub fn insert_account_token(
 pub fn account_token_issued_since(
     conn: &mut DbConn,
     user_id: i64,
-    purpose: &str,
+    purpose: TokenPurpose,
     since: NaiveDateTime,
 ) -> QueryResult<Option<NaiveDateTime>> {
     at::table
@@ -168,7 +168,7 @@ pub fn account_token_issued_since(
 pub fn live_account_token(
     conn: &mut DbConn,
     token_hash: &str,
-    purpose: &str,
+    purpose: TokenPurpose,
     now: NaiveDateTime,
 ) -> QueryResult<Option<(i64, i64, String)>> {
     at::table
@@ -196,7 +196,7 @@ pub fn use_account_token(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Quer
 pub fn use_account_tokens(
     conn: &mut DbConn,
     user_id: i64,
-    purpose: &str,
+    purpose: TokenPurpose,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(
@@ -213,7 +213,7 @@ pub fn use_account_tokens(
 pub fn account_token_owner(
     conn: &mut DbConn,
     token_hash: &str,
-    purpose: &str,
+    purpose: TokenPurpose,
     now: NaiveDateTime,
 ) -> QueryResult<Option<String>> {
     at::table

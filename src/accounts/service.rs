@@ -29,8 +29,8 @@ fn invalid_token() -> ApiError {
     }
 }
 
-fn view(user: &super::model::User) -> Result<UserView, ApiError> {
-    UserView::try_from(user).map_err(ApiError::internal)
+fn view(user: &super::model::User) -> UserView {
+    UserView::from(user)
 }
 
 /// Issues a token for `user_id` inside the caller's connection.
@@ -64,7 +64,7 @@ async fn register_account(
     let email = v.required("email", req.email, |s| Email::parse(&s));
     let display_name = v.required("display_name", req.display_name, |s| text(&s, 2, 100));
     let locale = v
-        .optional("locale", req.locale, |s| Locale::parse(&s))
+        .optional("locale", req.locale, |s| Locale::parse(s.trim()))
         .flatten()
         .unwrap_or(Locale::Vi);
     let email_str = email.as_ref().map(|e| e.as_str().to_owned());
@@ -89,8 +89,8 @@ async fn register_account(
                     email: email.as_str(),
                     password_hash: &hash,
                     display_name: &display_name,
-                    locale: locale.as_str(),
-                    role: Role::Member.as_str(),
+                    locale,
+                    role: Role::Member,
                     created_at: now,
                     updated_at: now,
                 };
@@ -112,7 +112,7 @@ async fn register_account(
                     super::mail::queue_verification(conn, &settings, &user)?;
                 }
                 tracing::info!(user_id = id, "account registered");
-                view(&user)
+                Ok(view(&user))
             })
         })
         .await
@@ -205,7 +205,7 @@ pub async fn login(
             Ok(LoginResponse {
                 token,
                 expires_at: utc(expires_at),
-                user: view(&user)?,
+                user: view(&user),
             })
         })
         .await
@@ -226,9 +226,9 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Caller, Api
     };
     Ok(Caller {
         user_id,
-        role: Role::parse(&role).map_err(ApiError::internal)?,
+        role,
         token_id,
-        locale: Locale::parse(&locale).unwrap_or(Locale::Vi),
+        locale,
     })
 }
 
@@ -245,7 +245,7 @@ pub async fn logout(state: &AppState, caller: Caller) -> Result<(), ApiError> {
 pub fn me_in(conn: &mut DbConn, user_id: i64) -> Result<MeView, ApiError> {
     let user = repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
     Ok(MeView {
-        user: view(&user)?,
+        user: view(&user),
         organizations: crate::organizations::repo::membership_views(conn, user_id)?,
     })
 }
@@ -264,7 +264,7 @@ pub async fn update_me(
         .optional("display_name", req.display_name, |s| text(&s, 2, 100))
         .flatten();
     let locale = v
-        .optional("locale", req.locale, |s| Locale::parse(&s))
+        .optional("locale", req.locale, |s| Locale::parse(s.trim()))
         .flatten();
     v.finish()?;
     state
@@ -274,11 +274,8 @@ pub async fn update_me(
                 let user = repo::find(conn, caller.user_id)?
                     .ok_or_else(|| ApiError::not_found("account"))?;
                 let name = display_name.unwrap_or(user.display_name);
-                let locale = locale
-                    .map(Locale::as_str)
-                    .unwrap_or(&user.locale)
-                    .to_owned();
-                repo::update_profile(conn, caller.user_id, &name, &locale, db::now())?;
+                let locale = locale.unwrap_or(user.locale);
+                repo::update_profile(conn, caller.user_id, &name, locale, db::now())?;
                 me_in(conn, caller.user_id)
             })
         })
@@ -359,7 +356,7 @@ pub async fn change_password(
                 Ok(LoginResponse {
                     token,
                     expires_at: utc(expires_at),
-                    user: view(&user)?,
+                    user: view(&user),
                 })
             })
         })
@@ -389,11 +386,11 @@ pub async fn create_privileged(
         let updated = state
             .db
             .run(move |conn| {
-                repo::set_role(conn, user.id, role.as_str(), db::now())?;
+                repo::set_role(conn, user.id, role, db::now())?;
                 repo::find(conn, user.id)?.ok_or_else(|| ApiError::not_found("account"))
             })
             .await?;
-        return Ok((view(&updated)?, false));
+        return Ok((view(&updated), false));
     }
     let user = register_account(
         state,
@@ -408,7 +405,7 @@ pub async fn create_privileged(
                     .unwrap_or("admin")
                     .to_owned()
             })),
-            locale: Some("vi".into()),
+            locale: Some(Locale::Vi.as_str().into()),
         },
         false,
     )
@@ -417,10 +414,10 @@ pub async fn create_privileged(
         .db
         .run(move |conn| {
             let now = db::now();
-            repo::set_role(conn, user.id, role.as_str(), now)?;
+            repo::set_role(conn, user.id, role, now)?;
             repo::find(conn, user.id)?
                 .ok_or_else(|| ApiError::not_found("account"))
-                .and_then(|u| view(&u))
+                .map(|u| view(&u))
         })
         .await
         .map(|v| (v, true))

@@ -5,8 +5,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::model::{json_list, to_json_list, Kind, ListingData};
+use super::model::{JsonList, Kind, ListingData};
 use super::taxonomy;
+use crate::accounts::model::Locale;
 use crate::http::error::{FieldError, Violations};
 use crate::validate::{clean_text, text, Email};
 
@@ -208,14 +209,14 @@ impl Content {
 
     /// Back from stored columns. `contact` includes an expert's email and phone.
     pub fn from_data(kind: Kind, d: &ListingData, contact: bool) -> Self {
-        let list = |s: &str| Some(json_list(s));
+        let list = |l: &JsonList| Some(l.to_vec());
         match kind {
             Kind::Technology => Self::Technology(TechnologyFields {
-                language: Some(d.language.clone()),
+                language: Some(d.language.as_str().to_owned()),
                 title: Some(d.title.clone()),
                 summary: d.summary.clone(),
                 description: Some(d.description.clone()),
-                field: json_list(&d.fields).into_iter().next(),
+                field: d.fields.first().cloned(),
                 priority_areas: list(&d.priority_areas),
                 keywords: list(&d.keywords),
                 trl: d.trl.map(i64::from),
@@ -227,10 +228,10 @@ impl Content {
                 applications: d.applications.clone(),
             }),
             Kind::Need => Self::Need(NeedFields {
-                language: Some(d.language.clone()),
+                language: Some(d.language.as_str().to_owned()),
                 title: Some(d.title.clone()),
                 description: Some(d.description.clone()),
-                field: json_list(&d.fields).into_iter().next(),
+                field: d.fields.first().cloned(),
                 priority_areas: list(&d.priority_areas),
                 keywords: list(&d.keywords),
                 trl_min: d.trl.map(i64::from),
@@ -247,7 +248,7 @@ impl Content {
                 country: d.country.clone(),
                 fields: list(&d.fields),
                 expertise: list(&d.keywords),
-                languages: d.languages.as_deref().map(json_list),
+                languages: d.languages.as_ref().map(|l| l.to_vec()),
                 bio: Some(d.description.clone()).filter(|b| !b.is_empty()),
                 email: if contact {
                     d.contact_email.clone()
@@ -266,16 +267,16 @@ impl Content {
     }
 }
 
-fn empty(language: String, title: String, description: String) -> ListingData {
+fn empty(language: Locale, title: String, description: String) -> ListingData {
     ListingData {
         language,
         title,
         summary: None,
         description,
-        fields: "[]".into(),
-        priority_areas: "[]".into(),
-        keywords: "[]".into(),
-        modes: "[]".into(),
+        fields: JsonList::default(),
+        priority_areas: JsonList::default(),
+        keywords: JsonList::default(),
+        modes: JsonList::default(),
         trl: None,
         money_min: None,
         money_max: None,
@@ -294,18 +295,17 @@ fn empty(language: String, title: String, description: String) -> ListingData {
     }
 }
 
-fn language(v: &mut Violations, raw: Option<String>) -> String {
+fn language(v: &mut Violations, raw: Option<String>) -> Locale {
     match raw.as_deref().map(str::trim) {
-        None | Some("") => "vi".into(),
-        Some("vi") => "vi".into(),
-        Some("en") => "en".into(),
-        Some(other) => {
+        None | Some("") => Locale::Vi,
+        Some(other) => Locale::parse(other).unwrap_or_else(|_| {
+            // Refused (the request fails with this field); the value is never stored.
             v.add(
                 "language",
                 format!("`{other}` is not a supported language (vi, en)"),
             );
-            "vi".into()
-        }
+            Locale::Vi
+        }),
     }
 }
 
@@ -436,18 +436,18 @@ fn technology(v: &mut Violations, f: TechnologyFields) -> ListingData {
     let description = required_text(v, "description", f.description, 1, DESCRIPTION_MAX);
     let mut d = empty(language, title, description);
     d.summary = optional_text(v, "summary", f.summary, SUMMARY_MAX);
-    d.fields = to_json_list(
-        &v.required("field", f.field, |s| field_code(&s))
+    d.fields = JsonList(
+        v.required("field", f.field, |s| field_code(&s))
             .into_iter()
             .collect::<Vec<_>>(),
     );
-    d.priority_areas = to_json_list(&codes(
+    d.priority_areas = JsonList(codes(
         v,
         "priority_areas",
         f.priority_areas,
         taxonomy::priority_area,
     ));
-    d.keywords = to_json_list(&keywords(v, "keywords", f.keywords));
+    d.keywords = JsonList(keywords(v, "keywords", f.keywords));
     d.trl = trl(v, "trl", f.trl, true);
     d.ip_status = Some(
         v.optional("ip_status", f.ip_status, |s| {
@@ -456,7 +456,7 @@ fn technology(v: &mut Violations, f: TechnologyFields) -> ListingData {
         .flatten()
         .unwrap_or_else(|| "none".into()),
     );
-    d.modes = to_json_list(&codes(
+    d.modes = JsonList(codes(
         v,
         "transfer_modes",
         f.transfer_modes,
@@ -480,18 +480,18 @@ fn need(v: &mut Violations, f: NeedFields, ctx: Context) -> ListingData {
     let title = required_text(v, "title", f.title, TITLE_MIN, TITLE_MAX);
     let description = required_text(v, "description", f.description, 1, DESCRIPTION_MAX);
     let mut d = empty(language, title, description);
-    d.fields = to_json_list(
-        &v.required("field", f.field, |s| field_code(&s))
+    d.fields = JsonList(
+        v.required("field", f.field, |s| field_code(&s))
             .into_iter()
             .collect::<Vec<_>>(),
     );
-    d.priority_areas = to_json_list(&codes(
+    d.priority_areas = JsonList(codes(
         v,
         "priority_areas",
         f.priority_areas,
         taxonomy::priority_area,
     ));
-    d.keywords = to_json_list(&keywords(v, "keywords", f.keywords));
+    d.keywords = JsonList(keywords(v, "keywords", f.keywords));
     d.trl = trl(v, "trl_min", f.trl_min, false);
     (d.money_min, d.money_max) = money(
         v,
@@ -512,7 +512,7 @@ fn need(v: &mut Violations, f: NeedFields, ctx: Context) -> ListingData {
             },
         )
         .flatten();
-    d.modes = to_json_list(&codes(
+    d.modes = JsonList(codes(
         v,
         "collaboration_types",
         f.collaboration_types,
@@ -545,7 +545,7 @@ fn phone(raw: &str) -> Result<String, String> {
     }
 }
 
-fn language_codes(v: &mut Violations, raw: Option<Vec<String>>) -> Option<String> {
+fn language_codes(v: &mut Violations, raw: Option<Vec<String>>) -> Option<JsonList> {
     let raw = raw?;
     let mut out: Vec<String> = Vec::new();
     for (i, c) in raw.iter().enumerate() {
@@ -564,7 +564,7 @@ fn language_codes(v: &mut Violations, raw: Option<Vec<String>>) -> Option<String
     if out.len() > 10 {
         v.add("languages", "at most 10 languages");
     }
-    Some(to_json_list(&out))
+    Some(JsonList(out))
 }
 
 fn expert(v: &mut Violations, f: ExpertFields) -> ListingData {
@@ -572,8 +572,8 @@ fn expert(v: &mut Violations, f: ExpertFields) -> ListingData {
     let bio = optional_text(v, "bio", f.bio, LONG_TEXT_MAX).unwrap_or_default();
     let lang = match f.language {
         Some(l) => language(v, Some(l)),
-        None if bio.is_empty() || looks_vietnamese(&bio) => "vi".into(),
-        None => "en".into(),
+        None if bio.is_empty() || looks_vietnamese(&bio) => Locale::Vi,
+        None => Locale::En,
     };
     let mut d = empty(lang, name, bio);
     d.academic_title = optional_text(v, "academic_title", f.academic_title, 32);
@@ -603,8 +603,8 @@ fn expert(v: &mut Violations, f: ExpertFields) -> ListingData {
             Vec::new()
         }
     };
-    d.fields = to_json_list(&fields);
-    d.keywords = to_json_list(&keywords(v, "expertise", f.expertise));
+    d.fields = JsonList(fields);
+    d.keywords = JsonList(keywords(v, "expertise", f.expertise));
     d.languages = language_codes(v, f.languages);
     d.contact_email = v
         .optional("email", f.email.filter(|s| !s.trim().is_empty()), |s| {
@@ -653,10 +653,10 @@ mod tests {
         )
         .unwrap();
         let d = c.validate(ctx()).unwrap();
-        assert_eq!(d.language, "vi");
-        assert_eq!(d.fields, r#"["207"]"#);
-        assert_eq!(d.priority_areas, r#"["environment"]"#);
-        assert_eq!(json_list(&d.keywords), vec!["xử lý nước thải", "màng lọc"]);
+        assert_eq!(d.language, Locale::Vi);
+        assert_eq!(*d.fields, ["207"]);
+        assert_eq!(*d.priority_areas, ["environment"]);
+        assert_eq!(*d.keywords, ["xử lý nước thải", "màng lọc"]);
         assert_eq!(d.ip_status.as_deref(), Some("none"));
         assert_eq!(d.negotiable, Some(false));
         assert_eq!(d.trl, Some(7));
@@ -743,9 +743,12 @@ mod tests {
         .unwrap();
         let d = c.validate(ctx()).unwrap();
         assert_eq!(d.country.as_deref(), Some("JP"));
-        assert_eq!(d.language, "en");
+        assert_eq!(d.language, Locale::En);
         assert_eq!(d.contact_email.as_deref(), Some("hang@example.jp"));
-        assert_eq!(d.languages.as_deref(), Some(r#"["vi","en"]"#));
+        assert_eq!(
+            d.languages.as_deref(),
+            Some(&["vi".to_owned(), "en".to_owned()][..])
+        );
         assert_eq!(d.availability.as_deref(), Some("consulting"));
         let public = Content::from_data(Kind::Expert, &d, false);
         let json = serde_json::to_value(&public).unwrap();

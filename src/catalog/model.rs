@@ -2,42 +2,25 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use crate::accounts::model::Locale;
 use crate::actor::Owner;
 use crate::db::schema::listings;
+use crate::db::text_enum::text_enum;
 
-/// Which catalogue a listing belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// A technology offer (công nghệ chào bán).
-    Technology,
-    /// A technology need (nhu cầu công nghệ).
-    Need,
-    /// An expert profile of the Hanoi Initiative Network.
-    Expert,
+text_enum! {
+    /// Which catalogue a listing belongs to.
+    pub enum Kind as "a listing kind" {
+        /// A technology offer (công nghệ chào bán).
+        Technology = "technology",
+        /// A technology need (nhu cầu công nghệ).
+        Need = "need",
+        /// An expert profile of the Hanoi Initiative Network.
+        Expert = "expert",
+    }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Technology, Kind::Need, Kind::Expert];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Technology => "technology",
-            Self::Need => "need",
-            Self::Expert => "expert",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not a listing kind (technology, need, expert)"))
-    }
-
     /// The collection path under `/api/v1`.
     pub fn collection(self) -> &'static str {
         match self {
@@ -57,40 +40,57 @@ impl Kind {
     }
 }
 
-/// Moderation state: `draft → pending_review → published → archived`, and `rejected`
-/// (with a reason) back to the owner, who edits and submits again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Draft,
-    PendingReview,
-    Published,
-    Rejected,
-    Archived,
+text_enum! {
+    /// Moderation state: `draft → pending_review → published → archived`, and `rejected`
+    /// (with a reason) back to the owner, who edits and submits again.
+    pub enum Status as "a status" {
+        Draft = "draft",
+        PendingReview = "pending_review",
+        Published = "published",
+        Rejected = "rejected",
+        Archived = "archived",
+    }
 }
 
-/// What can be done to a listing's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Submit,
-    Publish,
-    Reject,
-    Archive,
-    Delete,
+text_enum! {
+    /// What can be done to a listing's state.
+    pub enum Action {
+        Submit = "submit",
+        Publish = "publish",
+        Reject = "reject",
+        Archive = "archive",
+        Delete = "delete",
+    }
+}
+
+text_enum! {
+    /// What a listing's history records: a moderation action, or its creation, an edit or
+    /// an import.
+    pub enum EventAction {
+        Created = "created",
+        Updated = "updated",
+        Imported = "imported",
+        Submit = "submit",
+        Publish = "publish",
+        Reject = "reject",
+        Archive = "archive",
+        Delete = "delete",
+    }
+}
+
+impl From<Action> for EventAction {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::Submit => Self::Submit,
+            Action::Publish => Self::Publish,
+            Action::Reject => Self::Reject,
+            Action::Archive => Self::Archive,
+            Action::Delete => Self::Delete,
+        }
+    }
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submit => "submit",
-            Self::Publish => "publish",
-            Self::Reject => "reject",
-            Self::Archive => "archive",
-            Self::Delete => "delete",
-        }
-    }
-
     /// Publishing and rejecting are the moderators' part.
     pub fn needs_moderator(self) -> bool {
         matches!(self, Self::Publish | Self::Reject)
@@ -98,35 +98,6 @@ impl Action {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Draft,
-        Status::PendingReview,
-        Status::Published,
-        Status::Rejected,
-        Status::Archived,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::PendingReview => "pending_review",
-            Self::Published => "published",
-            Self::Rejected => "rejected",
-            Self::Archived => "archived",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "`{s}` is not a status (draft, pending_review, published, rejected, archived)"
-                )
-            })
-    }
-
     /// The state an action leads to from this one, if allowed.
     pub fn after(self, action: Action) -> Option<Status> {
         use Action as A;
@@ -145,16 +116,10 @@ impl Status {
 
     /// The actions allowed from this state.
     pub fn allowed(self) -> Vec<Action> {
-        [
-            Action::Submit,
-            Action::Publish,
-            Action::Reject,
-            Action::Archive,
-            Action::Delete,
-        ]
-        .into_iter()
-        .filter(|a| self.after(*a).is_some())
-        .collect()
+        Action::ALL
+            .into_iter()
+            .filter(|a| self.after(*a).is_some())
+            .collect()
     }
 }
 
@@ -163,11 +128,11 @@ impl Status {
 #[diesel(table_name = listings)]
 pub struct ListingRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub external_id: Option<String>,
     pub organization_id: Option<i64>,
     pub owner_user_id: Option<i64>,
-    pub status: String,
+    pub status: Status,
     pub rejection_reason: Option<String>,
     pub version: i64,
     #[diesel(embed)]
@@ -181,11 +146,11 @@ pub struct ListingRow {
 
 impl ListingRow {
     pub fn kind(&self) -> Kind {
-        Kind::parse(&self.kind).unwrap_or(Kind::Technology)
+        self.kind
     }
 
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Draft)
+        self.status
     }
 
     /// Its organisation, or the expert's own account; nobody for an imported profile.
@@ -199,14 +164,14 @@ impl ListingRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = listings, treat_none_as_null = true)]
 pub struct ListingData {
-    pub language: String,
+    pub language: Locale,
     pub title: String,
     pub summary: Option<String>,
     pub description: String,
-    pub fields: String,
-    pub priority_areas: String,
-    pub keywords: String,
-    pub modes: String,
+    pub fields: JsonList,
+    pub priority_areas: JsonList,
+    pub keywords: JsonList,
+    pub modes: JsonList,
     pub trl: Option<i32>,
     pub money_min: Option<i64>,
     pub money_max: Option<i64>,
@@ -218,7 +183,7 @@ pub struct ListingData {
     pub academic_title: Option<String>,
     pub affiliation: Option<String>,
     pub country: Option<String>,
-    pub languages: Option<String>,
+    pub languages: Option<JsonList>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
     pub availability: Option<String>,
@@ -227,11 +192,11 @@ pub struct ListingData {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = listings)]
 pub struct NewListing {
-    pub kind: String,
+    pub kind: Kind,
     pub external_id: Option<String>,
     pub organization_id: Option<i64>,
     pub owner_user_id: Option<i64>,
-    pub status: String,
+    pub status: Status,
     pub version: i64,
     #[diesel(embed)]
     pub data: ListingData,
@@ -241,19 +206,158 @@ pub struct NewListing {
     pub published_at: Option<NaiveDateTime>,
 }
 
-/// Reads a JSON array column.
-pub fn json_list(raw: &str) -> Vec<String> {
-    serde_json::from_str(raw).unwrap_or_default()
+/// A list column, stored as a JSON array of strings. A stored text that is not one is a
+/// deserialization error when the row is read (never an empty list).
+#[derive(Debug, Clone, Default, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct JsonList(pub Vec<String>);
+
+impl std::ops::Deref for JsonList {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
 }
 
-/// Writes a JSON array column.
-pub fn to_json_list(items: &[String]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+impl From<Vec<String>> for JsonList {
+    fn from(items: Vec<String>) -> Self {
+        Self(items)
+    }
+}
+
+/// The stored text is not a JSON array of strings.
+#[derive(Debug, thiserror::Error)]
+#[error("a stored list is not a JSON array of strings ({source}): `{raw}`")]
+pub struct BadList {
+    raw: String,
+    source: serde_json::Error,
+}
+
+impl JsonList {
+    fn to_text(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&self.0)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for JsonList {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(self.to_text()?);
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for JsonList {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+    ) -> diesel::serialize::Result {
+        serde_json::to_writer(out, &self.0)?;
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, crate::db::MultiBackend> for JsonList {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, crate::db::MultiBackend>,
+    ) -> diesel::serialize::Result {
+        // Handed on to the backend in use, which writes the JSON.
+        out.set_value((diesel::sql_types::Text, self));
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for JsonList
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let raw =
+            <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
+        match serde_json::from_str(&raw) {
+            Ok(items) => Ok(Self(items)),
+            Err(source) => Err(Box::new(BadList { raw, source })),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use diesel::sql_types::Text;
+    use diesel::IntoSql;
+
     use super::*;
+    use crate::db::DbConn;
+
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut out = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            out.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        out
+    }
+
+    fn list_round_trip(conn: &mut DbConn) {
+        let list = JsonList(vec!["màng lọc".into(), "ozone".into()]);
+        let stored: String = diesel::select(list.clone().into_sql::<Text>())
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(stored, r#"["màng lọc","ozone"]"#);
+        let back: JsonList = diesel::select(list.clone().into_sql::<Text>())
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(back, list);
+        let empty: JsonList = diesel::select("[]".into_sql::<Text>())
+            .get_result(conn)
+            .unwrap();
+        assert!(empty.is_empty());
+        for bad in ["ozone, MBR", "[1, 2]", "{}"] {
+            let e = diesel::select(bad.into_sql::<Text>())
+                .get_result::<JsonList>(conn)
+                .unwrap_err();
+            let message = chain(&e);
+            assert!(
+                message.contains("not a JSON array of strings") && message.contains(bad),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_columns_round_trip_and_refuse_what_is_not_a_list() {
+        let mut conn = DbConn::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        list_round_trip(&mut conn);
+        // And on PostgreSQL, when `TEST_DATABASE_URL` names a server.
+        if let Some(url) = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+        {
+            let mut conn = DbConn::Postgres(diesel::PgConnection::establish(&url).unwrap());
+            list_round_trip(&mut conn);
+        }
+    }
+
+    #[test]
+    fn every_action_is_recorded_as_itself() {
+        for a in Action::ALL {
+            assert_eq!(EventAction::from(a).as_str(), a.as_str());
+        }
+        assert_eq!(
+            Status::parse("live").unwrap_err(),
+            "`live` is not a status (draft, pending_review, published, rejected, archived)"
+        );
+        assert_eq!(
+            Kind::parse("patent").unwrap_err(),
+            "`patent` is not a listing kind (technology, need, expert)"
+        );
+    }
 
     #[test]
     fn moderation_state_machine() {

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Kind, ListingData, ListingRow, NewListing, Status};
+use super::model::{EventAction, Kind, ListingData, ListingRow, NewListing, Status};
 use crate::db::schema::{listing_changes, listing_events, listings as l};
 use crate::db::{DbConn, MultiBackend};
 use crate::per_backend;
@@ -44,7 +44,7 @@ pub fn find_external(
     external_id: &str,
 ) -> QueryResult<Option<ListingRow>> {
     l::table
-        .filter(l::kind.eq(kind.as_str()))
+        .filter(l::kind.eq(kind))
         .filter(l::external_id.eq(external_id))
         .select(ListingRow::as_select())
         .first(conn)
@@ -64,7 +64,7 @@ pub fn update_content(
     diesel::update(l::table.find(id).filter(l::version.eq(expected_version)))
         .set((
             data,
-            l::status.eq(status.as_str()),
+            l::status.eq(status),
             l::version.eq(expected_version + 1),
             l::updated_at.eq(now),
         ))
@@ -81,9 +81,9 @@ pub fn set_status(
     rejection_reason: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let target = l::table.find(id).filter(l::status.eq(from.as_str()));
+    let target = l::table.find(id).filter(l::status.eq(from));
     let base = (
-        l::status.eq(to.as_str()),
+        l::status.eq(to),
         l::rejection_reason.eq(rejection_reason),
         l::version.eq(l::version + 1),
         l::updated_at.eq(now),
@@ -112,7 +112,7 @@ pub fn overwrite(
         .set((
             data,
             l::organization_id.eq(organization_id),
-            l::status.eq(status.as_str()),
+            l::status.eq(status),
             l::rejection_reason.eq(None::<String>),
             l::version.eq(l::version + 1),
             l::updated_at.eq(now),
@@ -130,7 +130,7 @@ pub fn record_event(
     conn: &mut DbConn,
     listing_id: i64,
     actor: Option<i64>,
-    action: &str,
+    action: EventAction,
     from: Option<Status>,
     to: Option<Status>,
     note: Option<&str>,
@@ -141,8 +141,8 @@ pub fn record_event(
             listing_events::listing_id.eq(listing_id),
             listing_events::actor_user_id.eq(actor),
             listing_events::action.eq(action),
-            listing_events::from_status.eq(from.map(Status::as_str)),
-            listing_events::to_status.eq(to.map(Status::as_str)),
+            listing_events::from_status.eq(from),
+            listing_events::to_status.eq(to),
             listing_events::note.eq(note),
             listing_events::created_at.eq(now),
         ))
@@ -155,9 +155,9 @@ pub fn record_event(
 pub struct NewEvent {
     pub listing_id: i64,
     pub actor_user_id: Option<i64>,
-    pub action: &'static str,
-    pub from_status: Option<&'static str>,
-    pub to_status: Option<&'static str>,
+    pub action: EventAction,
+    pub from_status: Option<Status>,
+    pub to_status: Option<Status>,
     pub created_at: NaiveDateTime,
 }
 
@@ -199,7 +199,7 @@ pub fn find_externals(
         return Ok(Vec::new());
     }
     l::table
-        .filter(l::kind.eq(kind.as_str()))
+        .filter(l::kind.eq(kind))
         .filter(l::external_id.eq_any(external_ids.to_vec()))
         .select(ListingRow::as_select())
         .load(conn)
@@ -253,10 +253,10 @@ pub enum Sort {
 fn filtered(f: &Filter) -> l::BoxedQuery<'static, MultiBackend> {
     let mut q = l::table.into_boxed::<MultiBackend>();
     if let Some(k) = f.kind {
-        q = q.filter(l::kind.eq(k.as_str()));
+        q = q.filter(l::kind.eq(k));
     }
     if let Some(s) = f.status {
-        q = q.filter(l::status.eq(s.as_str()));
+        q = q.filter(l::status.eq(s));
     }
     if let Some(code) = &f.field {
         q = q.filter(l::fields.like(format!("%\"{code}%")));
@@ -277,7 +277,7 @@ fn filtered(f: &Filter) -> l::BoxedQuery<'static, MultiBackend> {
         let mine = l::organization_id
             .eq_any(org_ids.clone())
             .or(l::owner_user_id.eq(user_id.unwrap_or(-1)));
-        q = q.filter(l::status.eq(Status::Published.as_str()).nullable().or(mine));
+        q = q.filter(l::status.eq(Status::Published).nullable().or(mine));
     }
     q
 }
@@ -311,8 +311,8 @@ pub fn page_after(
     limit: i64,
 ) -> QueryResult<Vec<ListingRow>> {
     l::table
-        .filter(l::kind.eq(kind.as_str()))
-        .filter(l::status.eq(status.as_str()))
+        .filter(l::kind.eq(kind))
+        .filter(l::status.eq(status))
         .filter(l::id.gt(after_id))
         .order(l::id.asc())
         .limit(limit)

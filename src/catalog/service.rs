@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::content::{known_keys, Content, Context};
-use super::model::{Action, Kind, ListingRow, NewListing, Status};
+use super::model::{Action, EventAction, Kind, ListingRow, NewListing, Status};
 use super::repo::{self, Filter, Scope, Sort};
 use crate::accounts::model::Caller;
 use crate::actor::{Acting, Actor};
@@ -131,11 +131,11 @@ pub async fn create(
                 let id = repo::insert(
                     conn,
                     &NewListing {
-                        kind: kind.as_str().into(),
+                        kind,
                         external_id: None,
                         organization_id: org,
                         owner_user_id: owner_user,
-                        status: Status::Draft.as_str().into(),
+                        status: Status::Draft,
                         version: 1,
                         data,
                         created_by: Some(caller.user_id),
@@ -158,7 +158,7 @@ pub async fn create(
                     conn,
                     id,
                     Some(caller.user_id),
-                    "created",
+                    EventAction::Created,
                     None,
                     Some(Status::Draft),
                     None,
@@ -295,7 +295,7 @@ pub async fn update(
                         _ => return Err(ApiError::internal("listing content is not an object")),
                     };
                 if kind == Kind::Expert {
-                    merged.insert("language".into(), Value::String(row.data.language.clone()));
+                    merged.insert("language".into(), row.data.language.as_str().into());
                 }
                 for (k, v) in patch {
                     merged.insert(k, v);
@@ -326,7 +326,7 @@ pub async fn update(
                     conn,
                     id,
                     Some(caller.user_id),
-                    "updated",
+                    EventAction::Updated,
                     Some(status),
                     Some(next),
                     note,
@@ -441,7 +441,7 @@ async fn apply(
                     conn,
                     id,
                     Some(caller.user_id),
-                    action.as_str(),
+                    action.into(),
                     Some(from),
                     Some(to),
                     reason.as_deref(),

@@ -13,6 +13,7 @@ use crate::accounts::model::utc;
 use crate::actor::Actor;
 use crate::db::DbConn;
 use crate::http::error::ApiError;
+use crate::organizations::model::OrgType;
 use crate::organizations::repo::{self as organizations, OrgBrief};
 
 /// What the actor may do with a listing. Owning is the actor's rule (`Actor::owns`); a
@@ -69,7 +70,7 @@ impl ListingAccess for Actor {
 pub struct OrgSummary {
     pub id: i64,
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
     pub verified: bool,
 }
 
@@ -119,7 +120,7 @@ pub fn view(row: &ListingRow, viewer: &Actor, orgs: &HashMap<i64, OrgBrief>) -> 
             .map(|o| OrgSummary {
                 id: o.id,
                 name: o.name.clone(),
-                org_type: o.org_type.clone(),
+                org_type: o.org_type,
                 verified: o.verified_at.is_some(),
             }),
         content: Content::from_data(row.kind(), &row.data, private),

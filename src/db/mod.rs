@@ -5,6 +5,7 @@
 //! [`per_backend!`], the one visible place where backend-specific code lives.
 
 pub mod schema;
+pub mod text_enum;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -413,6 +414,11 @@ where
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::SubsecRound;
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A stored timestamp (UTC, without zone) as the API shows it.
+pub fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_naive_utc_and_offset(t, chrono::Utc)
 }
 
 /// True when the error is a unique-constraint violation.

@@ -40,7 +40,7 @@ pub struct ProposeMatch {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MatchListingRef {
-    pub kind: String,
+    pub kind: Kind,
     pub id: i64,
     pub title: String,
 }
@@ -111,7 +111,7 @@ fn match_view(
     side: MatchSide,
     broker_organization: String,
 ) -> MatchView {
-    let proposed = m.status == MatchStatus::Proposed.as_str();
+    let proposed = m.status == MatchStatus::Proposed;
     let actions = match side {
         MatchSide::Need | MatchSide::Target if proposed => vec!["take-up".to_owned()],
         MatchSide::Broker if proposed => vec!["withdraw".to_owned()],
@@ -119,14 +119,14 @@ fn match_view(
     };
     MatchView {
         id: m.id,
-        status: MatchStatus::parse(&m.status).unwrap_or(MatchStatus::Withdrawn),
+        status: m.status,
         need: MatchListingRef {
-            kind: "need".into(),
+            kind: Kind::Need,
             id: need.id,
             title: need.data.title.clone(),
         },
         target: MatchListingRef {
-            kind: m.target_kind.clone(),
+            kind: m.target_kind,
             id: target.id,
             title: target.data.title.clone(),
         },
@@ -234,9 +234,9 @@ pub async fn propose(
                         broker_user_id: Some(caller.user_id),
                         need_id,
                         target_id,
-                        target_kind: target_kind.as_str().into(),
+                        target_kind,
                         note: note.clone(),
-                        status: MatchStatus::Proposed.as_str().into(),
+                        status: MatchStatus::Proposed,
                         created_at: now,
                         updated_at: now,
                     },
@@ -412,10 +412,10 @@ pub async fn take_up(
                         ))
                     }
                 };
-                if m.status != MatchStatus::Proposed.as_str() {
+                if m.status != MatchStatus::Proposed {
                     return Err(ApiError::InvalidTransition {
                         detail: format!("this match is {}", m.status),
-                        current: m.status.clone(),
+                        current: m.status.as_str().into(),
                         allowed: Vec::new(),
                     });
                 }
@@ -501,10 +501,10 @@ pub async fn withdraw(state: &AppState, caller: Caller, id: i64) -> Result<Match
                 if side != MatchSide::Broker {
                     return Err(ApiError::forbidden("only the broker can withdraw a match"));
                 }
-                if m.status != MatchStatus::Proposed.as_str() {
+                if m.status != MatchStatus::Proposed {
                     return Err(ApiError::InvalidTransition {
                         detail: format!("this match is {}", m.status),
-                        current: m.status.clone(),
+                        current: m.status.as_str().into(),
                         allowed: Vec::new(),
                     });
                 }

@@ -1,63 +1,34 @@
 //! Deals: states, actions, reasons, and the stored rows.
 
+use crate::accounts::model::Locale;
+use crate::catalog::model::Kind;
+use crate::db::schema::{deal_events, deal_offers, deals, matches};
+use crate::db::text_enum::text_enum;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use crate::accounts::model::Locale;
-use crate::db::schema::{deal_events, deal_offers, deals, matches};
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $s:literal),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($variant,)*
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $s,)*
-                }
-            }
-
-            pub fn parse(s: &str) -> Result<Self, String> {
-                match s {
-                    $($s => Ok($name::$variant),)*
-                    other => Err(format!(
-                        "`{other}` is not one of: {}",
-                        [$($s),*].join(", ")
-                    )),
-                }
-            }
-        }
-    };
-}
-
-string_enum! {
+text_enum! {
     /// Where a deal stands: `requested → accepted → negotiating → agreed`, or one of the
     /// exits `declined`, `withdrawn`, `expired`, `failed`.
-    DealStatus {
-        Requested => "requested",
-        Accepted => "accepted",
-        Negotiating => "negotiating",
-        Agreed => "agreed",
-        Declined => "declined",
-        Withdrawn => "withdrawn",
-        Expired => "expired",
-        Failed => "failed",
+    pub enum DealStatus {
+        Requested = "requested",
+        Accepted = "accepted",
+        Negotiating = "negotiating",
+        Agreed = "agreed",
+        Declined = "declined",
+        Withdrawn = "withdrawn",
+        Expired = "expired",
+        Failed = "failed",
     }
 }
 
 impl DealStatus {
+    /// The states of a deal still going (one per listing and requester at most).
+    pub const OPEN: [DealStatus; 3] = [Self::Requested, Self::Accepted, Self::Negotiating];
+
     /// Still going: the parties can act on it.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Requested | Self::Accepted | Self::Negotiating)
+        Self::OPEN.contains(&self)
     }
 
     /// Contact accepted and not yet ended: offers can be made.
@@ -66,27 +37,27 @@ impl DealStatus {
     }
 }
 
-string_enum! {
+text_enum! {
     /// What a participant can do to a deal.
-    DealAction {
-        Accept => "accept",
-        Decline => "decline",
-        Withdraw => "withdraw",
-        Close => "close",
-        Message => "message",
-        Offer => "offer",
+    pub enum DealAction {
+        Accept = "accept",
+        Decline = "decline",
+        Withdraw = "withdraw",
+        Close = "close",
+        Message = "message",
+        Offer = "offer",
     }
 }
 
-string_enum! {
+text_enum! {
     /// Why the side asked declined a request.
-    DeclineReason {
-        NotRelevant => "not_relevant",
-        TooEarlyStage => "too_early_stage",
-        Price => "price",
-        IpUnclear => "ip_unclear",
-        NoCapacity => "no_capacity",
-        Other => "other",
+    pub enum DeclineReason {
+        NotRelevant = "not_relevant",
+        TooEarlyStage = "too_early_stage",
+        Price = "price",
+        IpUnclear = "ip_unclear",
+        NoCapacity = "no_capacity",
+        Other = "other",
     }
 }
 
@@ -109,14 +80,14 @@ impl DeclineReason {
     }
 }
 
-string_enum! {
+text_enum! {
     /// Which side of a deal someone is on.
-    Side {
-        Requester => "requester",
-        Owner => "owner",
-        Broker => "broker",
-        Moderator => "moderator",
-        System => "system",
+    pub enum Side {
+        Requester = "requester",
+        Owner = "owner",
+        Broker = "broker",
+        Moderator = "moderator",
+        System = "system",
     }
 }
 
@@ -130,22 +101,39 @@ impl Side {
     }
 }
 
-string_enum! {
+text_enum! {
     /// Where an offer stands; a counter-offer supersedes the open one.
-    OfferStatus {
-        Open => "open",
-        Accepted => "accepted",
-        Rejected => "rejected",
-        Superseded => "superseded",
+    pub enum OfferStatus {
+        Open = "open",
+        Accepted = "accepted",
+        Rejected = "rejected",
+        Superseded = "superseded",
     }
 }
 
-string_enum! {
+text_enum! {
     /// Where a broker's proposal stands.
-    MatchStatus {
-        Proposed => "proposed",
-        TakenUp => "taken_up",
-        Withdrawn => "withdrawn",
+    pub enum MatchStatus {
+        Proposed = "proposed",
+        TakenUp = "taken_up",
+        Withdrawn = "withdrawn",
+    }
+}
+
+text_enum! {
+    /// A step of a deal's timeline.
+    pub enum EventKind {
+        Requested = "requested",
+        Accepted = "accepted",
+        Declined = "declined",
+        Withdrawn = "withdrawn",
+        Message = "message",
+        OfferMade = "offer_made",
+        OfferRejected = "offer_rejected",
+        Agreed = "agreed",
+        Closed = "closed",
+        ReminderSent = "reminder_sent",
+        Expired = "expired",
     }
 }
 
@@ -154,8 +142,8 @@ string_enum! {
 pub struct DealRow {
     pub id: i64,
     pub listing_id: i64,
-    pub listing_kind: String,
-    pub status: String,
+    pub listing_kind: Kind,
+    pub status: DealStatus,
     pub requester_user_id: i64,
     pub requester_org_id: Option<i64>,
     pub owner_org_id: Option<i64>,
@@ -163,7 +151,7 @@ pub struct DealRow {
     pub broker_org_id: Option<i64>,
     pub broker_user_id: Option<i64>,
     pub match_id: Option<i64>,
-    pub decline_reason: Option<String>,
+    pub decline_reason: Option<DeclineReason>,
     pub decline_note: Option<String>,
     pub close_note: Option<String>,
     pub agreed_offer_id: Option<i64>,
@@ -180,7 +168,7 @@ pub struct DealRow {
 
 impl DealRow {
     pub fn status(&self) -> DealStatus {
-        DealStatus::parse(&self.status).unwrap_or(DealStatus::Failed)
+        self.status
     }
 }
 
@@ -188,8 +176,8 @@ impl DealRow {
 #[diesel(table_name = deals)]
 pub struct NewDeal {
     pub listing_id: i64,
-    pub listing_kind: String,
-    pub status: String,
+    pub listing_kind: Kind,
+    pub status: DealStatus,
     pub requester_user_id: i64,
     pub requester_org_id: Option<i64>,
     pub owner_org_id: Option<i64>,
@@ -209,13 +197,13 @@ pub struct OfferRow {
     pub id: i64,
     pub deal_id: i64,
     pub made_by_user_id: Option<i64>,
-    pub side: String,
+    pub side: Side,
     pub transfer_mode: String,
     pub price_vnd: Option<i64>,
     pub duration_months: Option<i32>,
     pub territory: Option<String>,
     pub conditions: Option<String>,
-    pub status: String,
+    pub status: OfferStatus,
     pub created_at: NaiveDateTime,
     pub decided_at: Option<NaiveDateTime>,
     pub decided_by_user_id: Option<i64>,
@@ -226,13 +214,13 @@ pub struct OfferRow {
 pub struct NewOffer {
     pub deal_id: i64,
     pub made_by_user_id: Option<i64>,
-    pub side: String,
+    pub side: Side,
     pub transfer_mode: String,
     pub price_vnd: Option<i64>,
     pub duration_months: Option<i32>,
     pub territory: Option<String>,
     pub conditions: Option<String>,
-    pub status: String,
+    pub status: OfferStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -242,10 +230,10 @@ pub struct EventRow {
     pub id: i64,
     pub deal_id: i64,
     pub actor_user_id: Option<i64>,
-    pub actor_side: String,
-    pub kind: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub actor_side: Side,
+    pub kind: EventKind,
+    pub from_status: Option<DealStatus>,
+    pub to_status: Option<DealStatus>,
     pub message: Option<String>,
     pub offer_id: Option<i64>,
     pub details: Option<String>,
@@ -257,10 +245,10 @@ pub struct EventRow {
 pub struct NewEvent {
     pub deal_id: i64,
     pub actor_user_id: Option<i64>,
-    pub actor_side: String,
-    pub kind: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub actor_side: Side,
+    pub kind: EventKind,
+    pub from_status: Option<DealStatus>,
+    pub to_status: Option<DealStatus>,
     pub message: Option<String>,
     pub offer_id: Option<i64>,
     pub details: Option<String>,
@@ -275,9 +263,9 @@ pub struct MatchRow {
     pub broker_user_id: Option<i64>,
     pub need_id: i64,
     pub target_id: i64,
-    pub target_kind: String,
+    pub target_kind: Kind,
     pub note: Option<String>,
-    pub status: String,
+    pub status: MatchStatus,
     pub deal_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -290,9 +278,9 @@ pub struct NewMatch {
     pub broker_user_id: Option<i64>,
     pub need_id: i64,
     pub target_id: i64,
-    pub target_kind: String,
+    pub target_kind: Kind,
     pub note: Option<String>,
-    pub status: String,
+    pub status: MatchStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

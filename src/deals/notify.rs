@@ -19,7 +19,7 @@ pub fn recipient(p: Person) -> Recipient {
         user_id: Some(p.id),
         email: p.email,
         name: p.display_name,
-        locale: Locale::parse(&p.locale).unwrap_or(Locale::Vi),
+        locale: p.locale,
     }
 }
 

@@ -4,7 +4,9 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::model::{DealAction, DealRow, DealStatus, NewOffer, OfferRow, OfferStatus, Side};
+use super::model::{
+    DealAction, DealRow, DealStatus, EventKind, NewOffer, OfferRow, OfferStatus, Side,
+};
 use super::notify::{deal_ctx, offer_ctx, tell};
 use super::repo::{self, DealChange};
 use crate::accounts::model::Caller;
@@ -81,7 +83,7 @@ pub async fn offer(
         let now = db::now();
         let superseded: Vec<i64> = repo::offers(conn, deal.id)?
             .into_iter()
-            .filter(|o| o.status == OfferStatus::Open.as_str())
+            .filter(|o| o.status == OfferStatus::Open)
             .map(|o| o.id)
             .collect();
         repo::close_open_offers(
@@ -96,13 +98,13 @@ pub async fn offer(
             &NewOffer {
                 deal_id: deal.id,
                 made_by_user_id: Some(caller.user_id),
-                side: side.as_str().into(),
+                side,
                 transfer_mode: mode,
                 price_vnd: price,
                 duration_months: duration,
                 territory,
                 conditions,
-                status: OfferStatus::Open.as_str().into(),
+                status: OfferStatus::Open,
                 created_at: now,
             },
         )?;
@@ -111,7 +113,7 @@ pub async fn offer(
             conn,
             deal,
             &DealChange {
-                status: to.map(|s| s.as_str().to_owned()),
+                status: to,
                 ..Default::default()
             },
             now,
@@ -122,7 +124,7 @@ pub async fn offer(
             Step {
                 actor: Some(caller.user_id),
                 side,
-                kind: "offer_made",
+                kind: EventKind::OfferMade,
                 to,
                 message: None,
                 offer_id: Some(offer_id),
@@ -178,15 +180,15 @@ fn answerable(
             "moderators can read deals but not act in them",
         ));
     }
-    if Side::parse(&offer.side).ok().and_then(Side::other) != Some(side) {
+    if offer.side.other() != Some(side) {
         return Err(ApiError::forbidden(
             "only the party the offer was made to may answer it",
         ));
     }
-    if offer.status != OfferStatus::Open.as_str() {
+    if offer.status != OfferStatus::Open {
         let latest = offers.last().map(|o| o.id).unwrap_or(offer.id);
         return Err(ApiError::Conflict {
-            code: if offer.status == OfferStatus::Superseded.as_str() {
+            code: if offer.status == OfferStatus::Superseded {
                 "offer_superseded"
             } else {
                 "offer_closed"
@@ -200,7 +202,7 @@ fn answerable(
     if deal.status() != DealStatus::Negotiating {
         return Err(ApiError::InvalidTransition {
             detail: format!("a deal that is {} has no offer to answer", deal.status),
-            current: deal.status.clone(),
+            current: deal.status.as_str().into(),
             allowed: allowed(deal.status(), side)
                 .iter()
                 .map(|a| a.as_str().to_owned())
@@ -225,7 +227,7 @@ pub async fn accept_offer(
             conn,
             deal,
             &DealChange {
-                status: Some(DealStatus::Agreed.as_str().into()),
+                status: Some(DealStatus::Agreed),
                 agreed_offer_id: Some(Some(offer.id)),
                 agreed_value_vnd: Some(offer.price_vnd),
                 closed_at: Some(Some(now)),
@@ -239,7 +241,7 @@ pub async fn accept_offer(
             Step {
                 actor: Some(caller.user_id),
                 side,
-                kind: "agreed",
+                kind: EventKind::Agreed,
                 to: Some(DealStatus::Agreed),
                 message: None,
                 offer_id: Some(offer.id),
@@ -286,7 +288,7 @@ pub async fn reject_offer(
             Step {
                 actor: Some(caller.user_id),
                 side,
-                kind: "offer_rejected",
+                kind: EventKind::OfferRejected,
                 to: None,
                 message: note,
                 offer_id: Some(offer.id),
@@ -296,7 +298,7 @@ pub async fn reject_offer(
         )?;
         let (name, _) = actor_name(conn, deal, listing, side, caller.user_id)?;
         let ctx = deal_ctx(deal, listing);
-        let maker = Side::parse(&offer.side).unwrap_or(Side::Requester);
+        let maker = offer.side;
         tell(
             conn,
             &st.settings,

@@ -4,9 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{
-    DealRow, EventRow, MatchRow, MatchStatus, NewDeal, NewEvent, NewMatch, NewOffer, OfferRow,
-    OfferStatus,
+    DealRow, DealStatus, DeclineReason, EventRow, MatchRow, MatchStatus, NewDeal, NewEvent,
+    NewMatch, NewOffer, OfferRow, OfferStatus, Side,
 };
+use crate::accounts::model::{Locale, Role};
 use crate::db::schema::{
     deal_events as ev, deal_offers as of, deals as d, matches as m, organization_members as om,
     users,
@@ -48,7 +49,7 @@ pub fn open_deal_of(conn: &mut DbConn, listing_id: i64, user_id: i64) -> QueryRe
     d::table
         .filter(d::listing_id.eq(listing_id))
         .filter(d::requester_user_id.eq(user_id))
-        .filter(d::status.eq_any(["requested", "accepted", "negotiating"]))
+        .filter(d::status.eq_any(DealStatus::OPEN))
         .select(d::id)
         .first(conn)
         .optional()
@@ -58,8 +59,8 @@ pub fn open_deal_of(conn: &mut DbConn, listing_id: i64, user_id: i64) -> QueryRe
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = d)]
 pub struct DealChange {
-    pub status: Option<String>,
-    pub decline_reason: Option<Option<String>>,
+    pub status: Option<DealStatus>,
+    pub decline_reason: Option<Option<DeclineReason>>,
     pub decline_note: Option<Option<String>>,
     pub close_note: Option<Option<String>>,
     pub agreed_offer_id: Option<Option<i64>>,
@@ -153,10 +154,10 @@ pub fn close_open_offers(
     diesel::update(
         of::table
             .filter(of::deal_id.eq(deal_id))
-            .filter(of::status.eq(OfferStatus::Open.as_str())),
+            .filter(of::status.eq(OfferStatus::Open)),
     )
     .set((
-        of::status.eq(status.as_str()),
+        of::status.eq(status),
         of::decided_at.eq(now),
         of::decided_by_user_id.eq(by),
     ))
@@ -173,10 +174,10 @@ pub fn decide_offer(
     diesel::update(
         of::table
             .filter(of::id.eq(id))
-            .filter(of::status.eq(OfferStatus::Open.as_str())),
+            .filter(of::status.eq(OfferStatus::Open)),
     )
     .set((
-        of::status.eq(status.as_str()),
+        of::status.eq(status),
         of::decided_at.eq(now),
         of::decided_by_user_id.eq(Some(by)),
     ))
@@ -194,9 +195,9 @@ pub struct DealScope {
 
 #[derive(Debug, Clone, Default)]
 pub struct DealFilter {
-    pub status: Option<String>,
+    pub status: Option<DealStatus>,
     /// `requester`, `owner` or `broker`: only deals where the caller is on that side.
-    pub side: Option<String>,
+    pub side: Option<Side>,
     pub listing_id: Option<i64>,
 }
 
@@ -219,19 +220,19 @@ fn scoped<'a>(
             .eq(u)
             .assume_not_null()
             .or(d::broker_org_id.eq_any(orgs).assume_not_null());
-        q = match filter.side.as_deref() {
-            Some("requester") => q.filter(as_requester),
+        q = match filter.side {
+            Some(Side::Requester) => q.filter(as_requester),
             // Moderators answer for what no account owns (imported expert profiles).
-            Some("owner") if scope.all => {
+            Some(Side::Owner) if scope.all => {
                 q.filter(as_owner.or(d::owner_user_id.is_null().and(d::owner_org_id.is_null())))
             }
-            Some("owner") => q.filter(as_owner),
-            Some("broker") => q.filter(as_broker),
+            Some(Side::Owner) => q.filter(as_owner),
+            Some(Side::Broker) => q.filter(as_broker),
             _ => q.filter(as_requester.or(as_owner).or(as_broker)),
         };
     }
-    if let Some(s) = &filter.status {
-        q = q.filter(d::status.eq(s.clone()));
+    if let Some(s) = filter.status {
+        q = q.filter(d::status.eq(s));
     }
     if let Some(l) = filter.listing_id {
         q = q.filter(d::listing_id.eq(l));
@@ -259,7 +260,7 @@ pub fn list_deals(
 /// Requests unanswered past their deadline.
 pub fn due_to_expire(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
     d::table
-        .filter(d::status.eq("requested"))
+        .filter(d::status.eq(DealStatus::Requested))
         .filter(d::expires_at.le(now))
         .order(d::expires_at)
         .limit(limit)
@@ -275,7 +276,7 @@ pub fn due_for_reminder(
     limit: i64,
 ) -> QueryResult<Vec<i64>> {
     d::table
-        .filter(d::status.eq("requested"))
+        .filter(d::status.eq(DealStatus::Requested))
         .filter(d::reminded_at.is_null())
         .filter(d::expires_at.le(remind_from))
         .filter(d::expires_at.gt(now))
@@ -291,7 +292,7 @@ pub struct Person {
     pub id: i64,
     pub email: String,
     pub display_name: String,
-    pub locale: String,
+    pub locale: Locale,
 }
 
 /// A person's display name (empty for an account that no longer exists).
@@ -332,7 +333,7 @@ pub fn people(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Person>> {
 /// The exchange's moderators and administrators, who answer for listings no account owns.
 pub fn moderators(conn: &mut DbConn) -> QueryResult<Vec<Person>> {
     users::table
-        .filter(users::role.eq_any(["moderator", "admin"]))
+        .filter(users::role.eq_any(Role::MODERATING))
         .order(users::id.asc())
         .select((users::id, users::email, users::display_name, users::locale))
         .load(conn)
@@ -385,10 +386,10 @@ pub fn set_match_status(
     diesel::update(
         m::table
             .filter(m::id.eq(id))
-            .filter(m::status.eq(MatchStatus::Proposed.as_str())),
+            .filter(m::status.eq(MatchStatus::Proposed)),
     )
     .set((
-        m::status.eq(status.as_str()),
+        m::status.eq(status),
         m::deal_id.eq(deal_id),
         m::updated_at.eq(now),
     ))

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use super::model::{
-    DealAction, DealRow, DealStatus, DeclineReason, NewDeal, NewEvent, OfferStatus, Side,
+    DealAction, DealRow, DealStatus, DeclineReason, EventKind, NewDeal, NewEvent, OfferStatus, Side,
 };
 use super::notify::{deal_ctx, tell};
 use super::repo::{self, DealChange};
@@ -34,10 +34,10 @@ use super::views::{listing_of, view, DealView};
 // Acting
 
 /// One step: who took it, what it did.
-pub struct Step<'a> {
+pub struct Step {
     pub actor: Option<i64>,
     pub side: Side,
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub to: Option<DealStatus>,
     pub message: Option<String>,
     pub offer_id: Option<i64>,
@@ -48,7 +48,7 @@ pub struct Step<'a> {
 pub fn record(
     conn: &mut DbConn,
     deal: &DealRow,
-    step: Step<'_>,
+    step: Step,
     now: chrono::NaiveDateTime,
 ) -> Result<i64, ApiError> {
     Ok(repo::insert_event(
@@ -56,10 +56,10 @@ pub fn record(
         &NewEvent {
             deal_id: deal.id,
             actor_user_id: step.actor,
-            actor_side: step.side.as_str().into(),
-            kind: step.kind.into(),
-            from_status: step.to.map(|_| deal.status.clone()),
-            to_status: step.to.map(|s| s.as_str().to_owned()),
+            actor_side: step.side,
+            kind: step.kind,
+            from_status: step.to.map(|_| deal.status),
+            to_status: step.to,
             message: step.message,
             offer_id: step.offer_id,
             details: step.details.map(|d| d.to_string()),
@@ -249,8 +249,8 @@ pub fn start(
     let ttl = Duration::seconds(state.settings.deals.request_ttl_seconds);
     let new = NewDeal {
         listing_id: listing.id,
-        listing_kind: listing.kind.clone(),
-        status: DealStatus::Requested.as_str().into(),
+        listing_kind: listing.kind,
+        status: DealStatus::Requested,
         requester_user_id: me,
         requester_org_id: requester_org,
         owner_org_id: owner.org,
@@ -280,7 +280,7 @@ pub fn start(
         Step {
             actor: Some(me),
             side: Side::Requester,
-            kind: "requested",
+            kind: EventKind::Requested,
             to: None,
             message: Some(message.to_owned()),
             offer_id: None,
@@ -322,7 +322,7 @@ pub async fn accept(state: &AppState, caller: Caller, id: i64) -> Result<DealVie
             conn,
             deal,
             &DealChange {
-                status: Some(DealStatus::Accepted.as_str().into()),
+                status: Some(DealStatus::Accepted),
                 responded_at: Some(Some(now)),
                 accepted_at: Some(Some(now)),
                 ..Default::default()
@@ -335,7 +335,7 @@ pub async fn accept(state: &AppState, caller: Caller, id: i64) -> Result<DealVie
             Step {
                 actor: Some(caller.user_id),
                 side,
-                kind: "accepted",
+                kind: EventKind::Accepted,
                 to: Some(DealStatus::Accepted),
                 message: None,
                 offer_id: None,
@@ -398,8 +398,8 @@ pub async fn decline(
             conn,
             deal,
             &DealChange {
-                status: Some(DealStatus::Declined.as_str().into()),
-                decline_reason: Some(Some(reason.as_str().into())),
+                status: Some(DealStatus::Declined),
+                decline_reason: Some(Some(reason)),
                 decline_note: Some(note.clone()),
                 responded_at: Some(Some(now)),
                 closed_at: Some(Some(now)),
@@ -413,7 +413,7 @@ pub async fn decline(
             Step {
                 actor: Some(caller.user_id),
                 side,
-                kind: "declined",
+                kind: EventKind::Declined,
                 to: Some(DealStatus::Declined),
                 message: note.clone(),
                 offer_id: None,
@@ -484,8 +484,12 @@ async fn end(
     action: DealAction,
 ) -> Result<DealView, ApiError> {
     let (to, kind, event_kind) = match action {
-        DealAction::Withdraw => (DealStatus::Withdrawn, "withdrawn", Event::DealWithdrawn),
-        _ => (DealStatus::Failed, "closed", Event::DealFailed),
+        DealAction::Withdraw => (
+            DealStatus::Withdrawn,
+            EventKind::Withdrawn,
+            Event::DealWithdrawn,
+        ),
+        _ => (DealStatus::Failed, EventKind::Closed, Event::DealFailed),
     };
     let note = parse_note(req.note)?;
     act(state, caller, id, move |conn, st, deal, listing, side| {
@@ -496,7 +500,7 @@ async fn end(
             conn,
             deal,
             &DealChange {
-                status: Some(to.as_str().into()),
+                status: Some(to),
                 close_note: Some(note.clone()),
                 closed_at: Some(Some(now)),
                 ..Default::default()
@@ -569,7 +573,7 @@ pub async fn message(
             Step {
                 actor: Some(caller.user_id),
                 side,
-                kind: "message",
+                kind: EventKind::Message,
                 to: None,
                 message: Some(body.clone()),
                 offer_id: None,

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use serde_json::json;
 
-use super::model::{DealStatus, Side};
+use super::model::{DealStatus, EventKind, Side};
 use super::notify::{deal_ctx, tell};
 use super::repo::{self, DealChange};
 use super::service::{apply, record, Step};
@@ -59,7 +59,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
                         Step {
                             actor: None,
                             side: Side::System,
-                            kind: "reminder_sent",
+                            kind: EventKind::ReminderSent,
                             to: None,
                             message: None,
                             offer_id: None,
@@ -103,7 +103,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
                         conn,
                         &deal,
                         &DealChange {
-                            status: Some(DealStatus::Expired.as_str().into()),
+                            status: Some(DealStatus::Expired),
                             closed_at: Some(Some(now)),
                             ..Default::default()
                         },
@@ -115,7 +115,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
                         Step {
                             actor: None,
                             side: Side::System,
-                            kind: "expired",
+                            kind: EventKind::Expired,
                             to: Some(DealStatus::Expired),
                             message: None,
                             offer_id: None,

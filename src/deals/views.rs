@@ -8,7 +8,8 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::model::{
-    DealAction, DealRow, DealStatus, DeclineReason, EventRow, OfferRow, OfferStatus, Side,
+    DealAction, DealRow, DealStatus, DeclineReason, EventKind, EventRow, OfferRow, OfferStatus,
+    Side,
 };
 use super::repo::{self, DealFilter, Person};
 use super::rules::{allowed, deal_not_found, DealAccess};
@@ -19,6 +20,7 @@ use crate::catalog::repo as listings;
 use crate::db::DbConn;
 use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
+use crate::organizations::model::OrgType;
 use crate::organizations::repo as organizations;
 use crate::organizations::repo::OrgContact;
 use crate::state::AppState;
@@ -35,7 +37,7 @@ pub struct Contact {
 pub struct OrgRef {
     pub id: i64,
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
 }
 
 impl From<&OrgContact> for OrgRef {
@@ -43,7 +45,7 @@ impl From<&OrgContact> for OrgRef {
         Self {
             id: o.id,
             name: o.name.clone(),
-            org_type: o.org_type.clone(),
+            org_type: o.org_type,
         }
     }
 }
@@ -61,7 +63,7 @@ pub struct PartyView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DealListingRef {
-    pub kind: String,
+    pub kind: Kind,
     pub id: i64,
     pub title: String,
 }
@@ -76,14 +78,14 @@ pub struct BrokerView {
 pub struct OfferView {
     pub id: i64,
     /// `requester` or `owner`.
-    pub side: String,
+    pub side: Side,
     pub transfer_mode: String,
     pub price_vnd: Option<i64>,
     pub duration_months: Option<i32>,
     pub territory: Option<String>,
     pub conditions: Option<String>,
     /// `open`, `accepted`, `rejected` or `superseded`.
-    pub status: String,
+    pub status: OfferStatus,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     /// `accept` / `reject` when it is yours to answer.
@@ -122,18 +124,18 @@ pub struct DealView {
 }
 
 pub(super) fn offer_view(o: &OfferRow, viewer: Side, deal_status: DealStatus) -> OfferView {
-    let yours_to_answer = o.status == OfferStatus::Open.as_str()
+    let yours_to_answer = o.status == OfferStatus::Open
         && deal_status == DealStatus::Negotiating
-        && Side::parse(&o.side).ok().and_then(Side::other) == Some(viewer);
+        && o.side.other() == Some(viewer);
     OfferView {
         id: o.id,
-        side: o.side.clone(),
+        side: o.side,
         transfer_mode: o.transfer_mode.clone(),
         price_vnd: o.price_vnd,
         duration_months: o.duration_months,
         territory: o.territory.clone(),
         conditions: o.conditions.clone(),
-        status: o.status.clone(),
+        status: o.status,
         created_at: utc(o.created_at),
         decided_at: o.decided_at.map(utc),
         actions: if yours_to_answer {
@@ -233,7 +235,7 @@ pub(super) fn assemble(
     let hidden = owner_hidden(deal, listing, viewer);
     let owner_person = person(deal.owner_user_id);
     let owner = PartyView {
-        name: if deal.listing_kind == Kind::Expert.as_str() {
+        name: if deal.listing_kind == Kind::Expert {
             Some(listing.data.title.clone())
         } else {
             None
@@ -265,7 +267,7 @@ pub(super) fn assemble(
         id: deal.id,
         status,
         listing: DealListingRef {
-            kind: deal.listing_kind.clone(),
+            kind: deal.listing_kind,
             id: deal.listing_id,
             title: listing.data.title.clone(),
         },
@@ -274,10 +276,7 @@ pub(super) fn assemble(
         owner,
         broker,
         match_id: deal.match_id,
-        decline_reason: deal
-            .decline_reason
-            .as_deref()
-            .and_then(|r| DeclineReason::parse(r).ok()),
+        decline_reason: deal.decline_reason,
         decline_note: deal.decline_note.clone(),
         close_note: deal.close_note.clone(),
         offers: offers
@@ -339,13 +338,11 @@ pub struct DealList {
 pub async fn list(state: &AppState, caller: Caller, q: DealQuery) -> Result<DealList, ApiError> {
     let mut v = Violations::new();
     let status = v
-        .optional("status", q.status, |s| {
-            DealStatus::parse(&s).map(|s| s.as_str().to_owned())
-        })
+        .optional("status", q.status, |s| DealStatus::parse(&s))
         .flatten();
     let side = v
-        .optional("side", q.side, |s| match s.as_str() {
-            "requester" | "owner" | "broker" => Ok(s),
+        .optional("side", q.side, |s| match Side::parse(&s) {
+            Ok(side @ (Side::Requester | Side::Owner | Side::Broker)) => Ok(side),
             _ => Err("must be requester, owner or broker".into()),
         })
         .flatten();
@@ -378,7 +375,7 @@ pub async fn list(state: &AppState, caller: Caller, q: DealQuery) -> Result<Deal
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActorView {
     /// `requester`, `owner`, `broker`, `moderator` or `system`.
-    pub side: String,
+    pub side: Side,
     /// Null for the system, and for the owner side of a confidential need until accepted.
     pub name: Option<String>,
 }
@@ -387,12 +384,12 @@ pub struct ActorView {
 pub struct TimelineEntry {
     pub id: i64,
     /// `requested`, `accepted`, `declined`, `withdrawn`, `message`, `offer_made`,
-    /// `offer_rejected`, `offer_accepted`, `agreed`, `closed`, `reminder_sent`, `expired`.
-    pub kind: String,
+    /// `offer_rejected`, `agreed`, `closed`, `reminder_sent`, `expired`.
+    pub kind: EventKind,
     pub actor: ActorView,
     pub at: DateTime<Utc>,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub from_status: Option<DealStatus>,
+    pub to_status: Option<DealStatus>,
     pub message: Option<String>,
     pub offer_id: Option<i64>,
     /// What else the step carries (reason codes, superseded offers).
@@ -415,17 +412,17 @@ pub(super) fn timeline_entries(
 ) -> Result<Vec<TimelineEntry>, ApiError> {
     let events: Vec<EventRow> = repo::events(conn, deal.id)?
         .into_iter()
-        .filter(|e| !only_messages || e.kind == "message")
+        .filter(|e| !only_messages || e.kind == EventKind::Message)
         .collect();
     let mut ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let people = repo::people(conn, &ids)?;
     let hidden = owner_hidden(deal, listing, viewer);
-    Ok(events
+    events
         .into_iter()
         .map(|e| {
-            let name = if hidden && e.actor_side == Side::Owner.as_str() {
+            let name = if hidden && e.actor_side == Side::Owner {
                 None
             } else {
                 e.actor_user_id.and_then(|id| {
@@ -435,7 +432,15 @@ pub(super) fn timeline_entries(
                         .map(|p| p.display_name.clone())
                 })
             };
-            TimelineEntry {
+            // Written here from a JSON value: text that does not parse is a fault to see.
+            let details = e
+                .details
+                .map(|d| serde_json::from_str(&d))
+                .transpose()
+                .map_err(|err| {
+                    ApiError::internal(format!("deal event {}: details are not JSON: {err}", e.id))
+                })?;
+            Ok(TimelineEntry {
                 id: e.id,
                 kind: e.kind,
                 actor: ActorView {
@@ -447,10 +452,10 @@ pub(super) fn timeline_entries(
                 to_status: e.to_status,
                 message: e.message,
                 offer_id: e.offer_id,
-                details: e.details.and_then(|d| serde_json::from_str(&d).ok()),
-            }
+                details,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Every step of a deal, oldest first.

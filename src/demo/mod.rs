@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::accounts::model::{Caller, Locale, Role};
 use crate::accounts::service as accounts;
+use crate::catalog::model::Kind;
 use crate::db::schema::{listings, users};
 use crate::http::error::ApiError;
 use crate::imports::{import, ImportReport};
@@ -121,14 +122,14 @@ async fn demo_caller(state: &AppState, email: &'static str) -> Result<Caller, Ap
             Ok(users::table
                 .filter(users::email.eq(email))
                 .select((users::id, users::role, users::locale))
-                .first::<(i64, String, String)>(conn)?)
+                .first::<(i64, Role, Locale)>(conn)?)
         })
         .await?;
     Ok(Caller {
         user_id: id,
-        role: Role::parse(&role).map_err(ApiError::internal)?,
+        role,
         token_id: 0,
-        locale: Locale::parse(&locale).unwrap_or(Locale::Vi),
+        locale,
     })
 }
 
@@ -166,7 +167,7 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
         state,
         enterprise,
         service::OpenDealRequest {
-            listing_kind: Some("technology".into()),
+            listing_kind: Some(Kind::Technology.as_str().into()),
             listing_id: Some(johkasou),
             message: Some(
                 "Công ty chúng tôi quan tâm đến công nghệ này cho các khu dân cư mới ở Gia Lâm \
@@ -208,7 +209,7 @@ async fn seed_deals(state: &AppState) -> Result<(), ApiError> {
         state,
         enterprise,
         service::OpenDealRequest {
-            listing_kind: Some("technology".into()),
+            listing_kind: Some(Kind::Technology.as_str().into()),
             listing_id: Some(compost),
             message: Some(
                 "Bùn thải từ bể lắng nhà máy nước của chúng tôi có ủ compost được bằng quy trình \

@@ -281,10 +281,8 @@ pub fn accept_language(value: &str) -> Option<Locale> {
             .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
             .unwrap_or(0.0);
         let primary = tag.split('-').next().unwrap_or_default();
-        let locale = match primary {
-            "vi" => Locale::Vi,
-            "en" => Locale::En,
-            _ => continue,
+        let Ok(locale) = Locale::parse(primary) else {
+            continue;
         };
         if q > 0.0 && best.is_none_or(|(bq, _, _)| q > bq) {
             best = Some((q, i, locale));

@@ -122,7 +122,7 @@ pub fn export_page(
                     record.extend(content);
                 }
                 if kind == Kind::Expert {
-                    record.insert("language".into(), Value::String(r.data.language.clone()));
+                    record.insert("language".into(), r.data.language.as_str().into());
                 }
                 push(&mut out, Value::Object(record));
             }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::catalog::content::{known_keys, Content, Context};
-use crate::catalog::model::{Kind, ListingData, NewListing, Status};
+use crate::catalog::model::{EventAction, Kind, ListingData, NewListing, Status};
 use crate::catalog::repo as listings;
 use crate::db::{self, Db, DbConn};
 use crate::http::error::{ApiError, FieldError};
@@ -368,7 +368,7 @@ impl Applier {
         let outcome = match existing {
             Some(cur) => {
                 let same = cur.name == o.name
-                    && cur.org_type == o.org_type.as_str()
+                    && cur.org_type == o.org_type
                     && cur.district == o.district
                     && cur.website == o.website
                     && cur.email == o.email
@@ -388,7 +388,7 @@ impl Applier {
             None => {
                 let new = NewOrganization {
                     name: o.name.clone(),
-                    org_type: o.org_type.as_str().to_owned(),
+                    org_type: o.org_type,
                     district: o.district.clone(),
                     website: o.website.clone(),
                     email: o.email.clone(),
@@ -426,17 +426,17 @@ impl Applier {
             }
             Some(cur) => {
                 listings::overwrite(conn, cur.id, organization_id, data, Status::Published, now)?;
-                (cur.id, Outcome::Updated, Some(cur.status.as_str()))
+                (cur.id, Outcome::Updated, Some(cur.status))
             }
             None => {
                 let id = listings::insert(
                     conn,
                     &NewListing {
-                        kind: kind.as_str().into(),
+                        kind,
                         external_id: Some(external_id.to_owned()),
                         organization_id,
                         owner_user_id: None,
-                        status: Status::Published.as_str().into(),
+                        status: Status::Published,
                         version: 1,
                         data: data.clone(),
                         created_by: self.actor,
@@ -460,9 +460,9 @@ impl Applier {
         self.events.push(listings::NewEvent {
             listing_id: id,
             actor_user_id: self.actor,
-            action: "imported",
+            action: EventAction::Imported,
             from_status: from,
-            to_status: Some(Status::Published.as_str()),
+            to_status: Some(Status::Published),
             created_at: now,
         });
         self.changes.push(listings::NewChange {

@@ -18,7 +18,7 @@ use tantivy::{TantivyDocument, Term};
 use utoipa::ToSchema;
 
 use crate::accounts::model::Locale;
-use crate::catalog::model::{json_list, Kind, ListingRow};
+use crate::catalog::model::{Kind, ListingRow};
 use crate::catalog::taxonomy;
 use crate::notify::format;
 use crate::search::analysis::{folded, is_stopword, pairs, pairs_of};
@@ -116,8 +116,8 @@ fn weighted_terms(row: &ListingRow) -> BTreeMap<String, f32> {
     if row.kind() != Kind::Expert {
         add(&d.title, W_TITLE, 64);
     }
-    for k in json_list(&d.keywords) {
-        add(&k, W_KEYWORDS, 16);
+    for k in d.keywords.iter() {
+        add(k, W_KEYWORDS, 16);
     }
     if let Some(s) = &d.summary {
         add(s, W_SUMMARY, 128);
@@ -203,7 +203,7 @@ impl SearchIndex {
         let source_pairs: Vec<String> = {
             let mut p: Vec<String> = pairs(&source.data.title)
                 .split_whitespace()
-                .chain(pairs_of(&json_list(&source.data.keywords)).split_whitespace())
+                .chain(pairs_of(&source.data.keywords).split_whitespace())
                 .map(str::to_owned)
                 .collect();
             let mut seen = HashSet::new();
@@ -220,7 +220,7 @@ impl SearchIndex {
             let text = format!(
                 "{}\n{}\n{}",
                 source.data.title,
-                json_list(&source.data.keywords).join("\n"),
+                source.data.keywords.join("\n"),
                 source.data.summary.as_deref().unwrap_or_default()
             );
             let mut seen = HashSet::new();
@@ -262,11 +262,7 @@ impl SearchIndex {
         // the same proportion (otherwise an English technology that answers a Vietnamese
         // need ranks below every Vietnamese listing that shares a few words).
         if !concept_clauses.is_empty() {
-            let other = if source.data.language == "en" {
-                "vi"
-            } else {
-                "en"
-            };
+            let other = source.data.language.other().as_str();
             let total: f32 =
                 scored.iter().map(|(_, w)| w / max_weight).sum::<f32>() + concept_weight;
             let lift = (total / concept_weight.max(f32::EPSILON)).clamp(1.0, MAX_LIFT);
@@ -300,12 +296,12 @@ impl SearchIndex {
         let best = top.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
         let src = Source {
             kind: source.kind(),
-            fields: json_list(&source.data.fields),
-            areas: json_list(&source.data.priority_areas),
+            fields: source.data.fields.to_vec(),
+            areas: source.data.priority_areas.to_vec(),
             trl: source.data.trl,
             money_min: source.data.money_min,
             money_max: source.data.money_max,
-            modes: json_list(&source.data.modes),
+            modes: source.data.modes.to_vec(),
         };
         let mut ranked: Vec<(f32, f32, Card, Vec<Reason>)> = Vec::with_capacity(top.len());
         for (score, addr) in top {

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::catalog::model::{json_list, ListingRow};
+use crate::catalog::model::ListingRow;
 use crate::search::analysis;
 use crate::search::glossary::{self, Word};
 use crate::search::schema::Card;
@@ -44,7 +44,7 @@ impl SourceWords {
     pub(super) fn of(row: &ListingRow) -> Self {
         let d = &row.data;
         let mut texts = vec![d.title.clone()];
-        texts.extend(json_list(&d.keywords));
+        texts.extend(d.keywords.iter().cloned());
         texts.extend(d.summary.clone());
         texts.push(d.description.chars().take(SOURCE_BODY_CHARS).collect());
         Self::from_texts(&texts)

@@ -13,13 +13,19 @@ use super::templates::{self, Category, Event};
 use crate::accounts::model::Locale;
 use crate::config::Settings;
 use crate::db::schema::outbox as ob;
+use crate::db::text_enum::text_enum;
 use crate::db::{self, DbConn};
 use crate::http::error::ApiError;
 use crate::per_backend;
 
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const DEAD: &str = "dead";
+text_enum! {
+    /// Where a message stands: waiting (or being retried), delivered, or given up on.
+    pub enum OutboxStatus {
+        Pending = "pending",
+        Sent = "sent",
+        Dead = "dead",
+    }
+}
 
 /// Someone to write to, in their language.
 #[derive(Debug, Clone)]
@@ -36,15 +42,15 @@ pub struct Recipient {
 pub struct OutboxRow {
     pub id: i64,
     pub dedup_key: String,
-    pub template: String,
+    pub template: Event,
     pub recipient_user_id: Option<i64>,
     pub to_address: String,
     pub to_name: Option<String>,
-    pub locale: String,
+    pub locale: Locale,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -57,15 +63,15 @@ pub struct OutboxRow {
 #[diesel(table_name = ob)]
 struct NewOutbox<'a> {
     dedup_key: &'a str,
-    template: &'a str,
+    template: Event,
     recipient_user_id: Option<i64>,
     to_address: &'a str,
     to_name: Option<&'a str>,
-    locale: &'a str,
+    locale: Locale,
     subject: &'a str,
     body_text: &'a str,
     body_html: &'a str,
-    status: &'a str,
+    status: OutboxStatus,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
@@ -120,15 +126,15 @@ pub fn queue<C: Serialize>(
         let key = format!("{}:{address}", notice.key);
         let row = NewOutbox {
             dedup_key: &key,
-            template: notice.event.name(),
+            template: notice.event,
             recipient_user_id: r.user_id,
             to_address: r.email.trim(),
             to_name: Some(r.name.as_str()).filter(|n| !n.is_empty()),
-            locale: r.locale.as_str(),
+            locale: r.locale,
             subject: &rendered.subject,
             body_text: &rendered.text,
             body_html: &rendered.html,
-            status: PENDING,
+            status: OutboxStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
@@ -152,7 +158,7 @@ pub fn claim(
 ) -> QueryResult<Vec<OutboxRow>> {
     db::write_tx(conn, |conn| {
         let due = ob::table
-            .filter(ob::status.eq(PENDING))
+            .filter(ob::status.eq(OutboxStatus::Pending))
             .filter(ob::next_attempt_at.le(now))
             .filter(ob::locked_until.is_null().or(ob::locked_until.lt(now)))
             .order((ob::next_attempt_at, ob::id))
@@ -178,18 +184,18 @@ pub fn claim(
 }
 
 /// Account mail carries single-use links: once delivered, the stored copy loses them.
-fn carries_secret(template: &str) -> bool {
-    template == Event::VerifyEmail.name() || template == Event::PasswordReset.name()
+fn carries_secret(template: Event) -> bool {
+    matches!(template, Event::VerifyEmail | Event::PasswordReset)
 }
 
 pub fn mark_sent(conn: &mut DbConn, row: &OutboxRow, now: NaiveDateTime) -> QueryResult<usize> {
     let target = ob::table
         .filter(ob::id.eq(row.id))
-        .filter(ob::status.eq(PENDING));
-    if carries_secret(&row.template) {
+        .filter(ob::status.eq(OutboxStatus::Pending));
+    if carries_secret(row.template) {
         diesel::update(target)
             .set((
-                ob::status.eq(SENT),
+                ob::status.eq(OutboxStatus::Sent),
                 ob::attempts.eq(row.attempts + 1),
                 ob::sent_at.eq(now),
                 ob::locked_until.eq(None::<NaiveDateTime>),
@@ -201,7 +207,7 @@ pub fn mark_sent(conn: &mut DbConn, row: &OutboxRow, now: NaiveDateTime) -> Quer
     } else {
         diesel::update(target)
             .set((
-                ob::status.eq(SENT),
+                ob::status.eq(OutboxStatus::Sent),
                 ob::attempts.eq(row.attempts + 1),
                 ob::sent_at.eq(now),
                 ob::locked_until.eq(None::<NaiveDateTime>),
@@ -220,11 +226,15 @@ pub fn mark_failed(
 ) -> QueryResult<usize> {
     let target = ob::table
         .filter(ob::id.eq(row.id))
-        .filter(ob::status.eq(PENDING));
+        .filter(ob::status.eq(OutboxStatus::Pending));
     let error: String = error.chars().take(2000).collect();
     diesel::update(target)
         .set((
-            ob::status.eq(if retry_at.is_some() { PENDING } else { DEAD }),
+            ob::status.eq(if retry_at.is_some() {
+                OutboxStatus::Pending
+            } else {
+                OutboxStatus::Dead
+            }),
             ob::attempts.eq(row.attempts + 1),
             ob::next_attempt_at.eq(retry_at.unwrap_or(row.next_attempt_at)),
             ob::locked_until.eq(None::<NaiveDateTime>),
@@ -242,24 +252,23 @@ pub struct Counts {
 }
 
 pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
-    let rows: Vec<(String, i64)> = ob::table
+    let rows: Vec<(OutboxStatus, i64)> = ob::table
         .group_by(ob::status)
         .select((ob::status, diesel::dsl::count_star()))
         .load(conn)?;
     let mut c = Counts::default();
     for (status, n) in rows {
-        match status.as_str() {
-            PENDING => c.pending = n,
-            SENT => c.sent = n,
-            DEAD => c.dead = n,
-            _ => {}
+        match status {
+            OutboxStatus::Pending => c.pending = n,
+            OutboxStatus::Sent => c.sent = n,
+            OutboxStatus::Dead => c.dead = n,
         }
     }
     Ok(c)
 }
 
 /// Messages in one state, oldest first.
-pub fn list(conn: &mut DbConn, status: &str, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+pub fn list(conn: &mut DbConn, status: OutboxStatus, limit: i64) -> QueryResult<Vec<OutboxRow>> {
     ob::table
         .filter(ob::status.eq(status))
         .order(ob::id)
@@ -282,12 +291,12 @@ pub fn all(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<OutboxRow>> {
 /// attempts. Answers how many.
 pub fn retry_dead(conn: &mut DbConn, id: Option<i64>, now: NaiveDateTime) -> QueryResult<usize> {
     let set = (
-        ob::status.eq(PENDING),
+        ob::status.eq(OutboxStatus::Pending),
         ob::attempts.eq(0),
         ob::next_attempt_at.eq(now),
         ob::locked_until.eq(None::<NaiveDateTime>),
     );
-    let dead = ob::table.filter(ob::status.eq(DEAD));
+    let dead = ob::table.filter(ob::status.eq(OutboxStatus::Dead));
     match id {
         Some(id) => diesel::update(dead.filter(ob::id.eq(id)))
             .set(set)

@@ -8,6 +8,7 @@ use minijinja::{context, AutoEscape, Environment};
 use serde::Serialize;
 
 use crate::accounts::model::Locale;
+use crate::db::text_enum::text_enum;
 
 /// Which optional emails an event belongs to; account mail always goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,21 +21,19 @@ pub enum Category {
 }
 
 macro_rules! events {
-    ($($variant:ident => $name:literal, $category:ident;)*) => {
-        /// Everything the exchange writes to people about.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Event {
-            $($variant,)*
+    ($($variant:ident => $name:tt, $category:ident;)*) => {
+        text_enum! {
+            /// Everything the exchange writes to people about; stored in the outbox as the
+            /// name of its template.
+            pub enum Event {
+                $($variant = $name,)*
+            }
         }
 
         impl Event {
-            pub const ALL: &'static [Event] = &[$(Event::$variant,)*];
-
             /// The template's file stem, also recorded in the outbox.
             pub fn name(self) -> &'static str {
-                match self {
-                    $(Event::$variant => $name,)*
-                }
+                self.as_str()
             }
 
             pub fn category(self) -> Category {
@@ -214,7 +213,7 @@ mod tests {
 
     #[test]
     fn every_template_renders_in_both_languages() {
-        for &event in Event::ALL {
+        for event in Event::ALL {
             for locale in [Locale::Vi, Locale::En] {
                 let r = render(
                     event,

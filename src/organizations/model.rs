@@ -5,74 +5,28 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::accounts::model::utc;
 use crate::db::schema::organizations;
+use crate::db::text_enum::text_enum;
+use crate::db::utc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OrgType {
-    Enterprise,
-    Institute,
-    University,
-    Broker,
-    Agency,
-}
-
-impl OrgType {
-    pub const ALL: [OrgType; 5] = [
-        Self::Enterprise,
-        Self::Institute,
-        Self::University,
-        Self::Broker,
-        Self::Agency,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Enterprise => "enterprise",
-            Self::Institute => "institute",
-            Self::University => "university",
-            Self::Broker => "broker",
-            Self::Agency => "agency",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s.trim())
-            .ok_or_else(|| {
-                format!(
-                    "`{s}` is not an organisation type (enterprise, institute, university, broker, agency)"
-                )
-            })
+text_enum! {
+    /// What kind of organisation it is.
+    pub enum OrgType as "an organisation type" {
+        Enterprise = "enterprise",
+        Institute = "institute",
+        University = "university",
+        Broker = "broker",
+        Agency = "agency",
     }
 }
 
-/// Role of a person inside one organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MemberRole {
-    /// Manages the organisation's profile, members and listings.
-    Admin,
-    /// Manages the organisation's listings.
-    Member,
-}
-
-impl MemberRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Member => "member",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "admin" => Ok(Self::Admin),
-            "member" => Ok(Self::Member),
-            other => Err(format!("`{other}` is not a member role (admin, member)")),
-        }
+text_enum! {
+    /// Role of a person inside one organisation.
+    pub enum MemberRole as "a member role" {
+        /// Manages the organisation's profile, members and listings.
+        Admin = "admin",
+        /// Manages the organisation's listings.
+        Member = "member",
     }
 }
 
@@ -101,7 +55,7 @@ pub fn tax_code(raw: &str) -> Result<String, String> {
 pub struct Organization {
     pub id: i64,
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
     pub district: Option<String>,
     pub website: Option<String>,
     pub email: Option<String>,
@@ -118,7 +72,7 @@ pub struct Organization {
 #[diesel(table_name = organizations)]
 pub struct NewOrganization {
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
     pub district: Option<String>,
     pub website: Option<String>,
     pub email: Option<String>,
@@ -151,12 +105,12 @@ pub struct OrganizationView {
 }
 
 impl OrganizationView {
-    pub fn from_row(o: &Organization, show_contact: bool) -> Result<Self, String> {
-        Ok(Self {
+    pub fn from_row(o: &Organization, show_contact: bool) -> Self {
+        Self {
             id: o.id,
             external_id: o.external_id.clone(),
             name: o.name.clone(),
-            org_type: OrgType::parse(&o.org_type)?,
+            org_type: o.org_type,
             district: o.district.clone(),
             website: o.website.clone(),
             email: if show_contact { o.email.clone() } else { None },
@@ -165,7 +119,7 @@ impl OrganizationView {
             verified_at: o.verified_at.map(utc),
             created_at: utc(o.created_at),
             updated_at: utc(o.updated_at),
-        })
+        }
     }
 }
 
@@ -251,8 +205,13 @@ mod tests {
     #[test]
     fn org_types() {
         assert_eq!(OrgType::parse("institute").unwrap(), OrgType::Institute);
-        assert!(OrgType::parse("company")
-            .unwrap_err()
-            .contains("enterprise"));
+        assert_eq!(
+            OrgType::parse("company").unwrap_err(),
+            "`company` is not an organisation type (enterprise, institute, university, broker, agency)"
+        );
+        assert_eq!(
+            MemberRole::parse("owner").unwrap_err(),
+            "`owner` is not a member role (admin, member)"
+        );
     }
 }

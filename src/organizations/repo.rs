@@ -6,8 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{MemberRole, MemberView, NewOrganization, OrgType, Organization};
-use crate::accounts::model::{utc, MembershipView};
+use crate::accounts::model::MembershipView;
 use crate::db::schema::{organization_members as om, organizations as org, users};
+use crate::db::utc;
 use crate::db::{DbConn, MultiBackend};
 use crate::per_backend;
 
@@ -29,14 +30,14 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Organization>> {
 /// Filters shared by the count and the page of a listing.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub org_type: Option<String>,
+    pub org_type: Option<OrgType>,
     pub verified: Option<bool>,
 }
 
 fn filtered(f: &Filter) -> org::BoxedQuery<'static, MultiBackend> {
     let mut q = org::table.into_boxed::<MultiBackend>();
-    if let Some(t) = &f.org_type {
-        q = q.filter(org::org_type.eq(t.clone()));
+    if let Some(t) = f.org_type {
+        q = q.filter(org::org_type.eq(t));
     }
     match f.verified {
         Some(true) => q = q.filter(org::verified_at.is_not_null()),
@@ -67,7 +68,7 @@ pub fn update(
     conn: &mut DbConn,
     id: i64,
     name: &str,
-    org_type: &str,
+    org_type: OrgType,
     district: Option<&str>,
     website: Option<&str>,
     email: Option<&str>,
@@ -126,7 +127,11 @@ pub fn memberships_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<(i64, 
 }
 
 /// The caller's role inside the organisation, if a member.
-pub fn member_role(conn: &mut DbConn, org_id: i64, user_id: i64) -> QueryResult<Option<String>> {
+pub fn member_role(
+    conn: &mut DbConn,
+    org_id: i64,
+    user_id: i64,
+) -> QueryResult<Option<MemberRole>> {
     om::table
         .find((org_id, user_id))
         .select(om::role)
@@ -145,7 +150,7 @@ pub fn add_member(
         .values((
             om::organization_id.eq(org_id),
             om::user_id.eq(user_id),
-            om::role.eq(role.as_str()),
+            om::role.eq(role),
             om::created_at.eq(now),
         ))
         .execute(conn)
@@ -158,13 +163,13 @@ pub fn remove_member(conn: &mut DbConn, org_id: i64, user_id: i64) -> QueryResul
 pub fn count_admins(conn: &mut DbConn, org_id: i64) -> QueryResult<i64> {
     om::table
         .filter(om::organization_id.eq(org_id))
-        .filter(om::role.eq(MemberRole::Admin.as_str()))
+        .filter(om::role.eq(MemberRole::Admin))
         .count()
         .get_result(conn)
 }
 
 pub fn members(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<MemberView>> {
-    let rows: Vec<(i64, String, String, String, NaiveDateTime)> = om::table
+    let rows: Vec<(i64, String, String, MemberRole, NaiveDateTime)> = om::table
         .inner_join(users::table)
         .filter(om::organization_id.eq(org_id))
         .order((om::created_at.asc(), users::id.asc()))
@@ -182,7 +187,7 @@ pub fn members(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<MemberView>> {
             user_id,
             display_name,
             email,
-            role: MemberRole::parse(&role).unwrap_or(MemberRole::Member),
+            role,
             joined_at: utc(joined),
         })
         .collect())
@@ -245,7 +250,7 @@ pub fn verify_all(conn: &mut DbConn, by: Option<i64>, now: NaiveDateTime) -> Que
 pub struct OrgBrief {
     pub id: i64,
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
     pub verified_at: Option<NaiveDateTime>,
     pub external_id: Option<String>,
 }
@@ -272,7 +277,7 @@ pub fn briefs(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, OrgBri
 pub struct OrgContact {
     pub id: i64,
     pub name: String,
-    pub org_type: String,
+    pub org_type: OrgType,
     pub email: Option<String>,
     pub website: Option<String>,
 }
@@ -287,7 +292,7 @@ pub fn contact(conn: &mut DbConn, id: i64) -> QueryResult<Option<OrgContact>> {
 
 /// The organisations a person belongs to, as their account shows them.
 pub fn membership_views(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<MembershipView>> {
-    let rows: Vec<(i64, String, String, String, Option<NaiveDateTime>)> = om::table
+    let rows: Vec<(i64, String, OrgType, MemberRole, Option<NaiveDateTime>)> = om::table
         .inner_join(org::table)
         .filter(om::user_id.eq(user_id))
         .order(org::name.asc())

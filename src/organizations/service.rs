@@ -70,7 +70,7 @@ fn view_for(
     let org = repo::find(conn, id)?.ok_or_else(org_not_found)?;
     let actor = Actor::load(conn, viewer)?;
     let show_contact = actor.is_moderator() || actor.is_member(Some(id));
-    OrganizationView::from_row(&org, show_contact).map_err(ApiError::internal)
+    Ok(OrganizationView::from_row(&org, show_contact))
 }
 
 /// The caller must administer the organisation (or the platform).
@@ -100,7 +100,7 @@ pub fn store_update(
         conn,
         cur.id,
         &next.name,
-        next.org_type.as_str(),
+        next.org_type,
         next.district.as_deref(),
         next.website.as_deref(),
         next.email.as_deref(),
@@ -133,7 +133,7 @@ pub struct ValidOrg {
 pub fn validate_new(req: CreateOrganizationRequest) -> Result<ValidOrg, ApiError> {
     let mut v = Violations::new();
     let name = v.required("name", req.name, |s| text(&s, 2, 256));
-    let org_type = v.required("org_type", req.org_type, |s| OrgType::parse(&s));
+    let org_type = v.required("org_type", req.org_type, |s| OrgType::parse(s.trim()));
     let district = v
         .optional("district", req.district, |s| optional_text(&s, 100))
         .flatten()
@@ -186,7 +186,7 @@ pub async fn create(
                     conn,
                     &NewOrganization {
                         name,
-                        org_type: org_type.as_str().to_owned(),
+                        org_type,
                         district,
                         website,
                         email,
@@ -224,12 +224,12 @@ pub async fn get(
 pub async fn list(state: &AppState, q: OrganizationQuery) -> Result<OrganizationList, ApiError> {
     let mut v = Violations::new();
     let org_type = v
-        .optional("org_type", q.org_type, |s| OrgType::parse(&s))
+        .optional("org_type", q.org_type, |s| OrgType::parse(s.trim()))
         .flatten();
     let Page { limit, offset } = page(&mut v, q.limit, q.offset);
     v.finish()?;
     let filter = Filter {
-        org_type: org_type.map(|t| t.as_str().to_owned()),
+        org_type,
         verified: q.verified,
     };
     state
@@ -239,8 +239,7 @@ pub async fn list(state: &AppState, q: OrganizationQuery) -> Result<Organization
             let items = rows
                 .iter()
                 .map(|o| OrganizationView::from_row(o, false))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ApiError::internal)?;
+                .collect();
             Ok(OrganizationList { total, items })
         })
         .await
@@ -255,7 +254,7 @@ pub async fn update(
     let mut v = Violations::new();
     let name = v.optional("name", req.name, |s| text(&s, 2, 256)).flatten();
     let org_type = v
-        .optional("org_type", req.org_type, |s| OrgType::parse(&s))
+        .optional("org_type", req.org_type, |s| OrgType::parse(s.trim()))
         .flatten();
     let district = v
         .optional("district", req.district, |s| optional_text(&s, 100))
@@ -282,10 +281,7 @@ pub async fn update(
                     None => old,
                 };
                 let name = name.unwrap_or(cur.name.clone());
-                let org_type = match org_type {
-                    Some(t) => t,
-                    None => OrgType::parse(&cur.org_type).map_err(ApiError::internal)?,
-                };
+                let org_type = org_type.unwrap_or(cur.org_type);
                 let district = pick(district, cur.district.clone());
                 let website = pick(website, cur.website.clone());
                 let email = pick(email, cur.email.clone());
@@ -314,7 +310,7 @@ pub async fn add_member(
     let mut v = Violations::new();
     let email = v.required("email", req.email, |s| Email::parse(&s));
     let role = v
-        .optional("role", req.role, |s| MemberRole::parse(&s))
+        .optional("role", req.role, |s| MemberRole::parse(s.trim()))
         .flatten()
         .unwrap_or(MemberRole::Member);
     v.finish()?;
@@ -387,7 +383,7 @@ pub async fn remove_member(
                     code: "member_not_found",
                     detail: "this person is not a member of the organisation".into(),
                 })?;
-                if role == "admin" && repo::count_admins(conn, org_id)? <= 1 {
+                if role == MemberRole::Admin && repo::count_admins(conn, org_id)? <= 1 {
                     return Err(ApiError::Conflict {
                         code: "last_admin",
                         detail: "the last administrator cannot be removed: appoint another first"

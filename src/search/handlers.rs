@@ -96,9 +96,10 @@ pub fn request(q: SearchQuery, locale: Locale) -> Result<Request, ApiError> {
         OrgType::parse(s).map(|t| t.as_str().to_owned())
     });
     let country = code(&mut v, "country", q.country, taxonomy::country);
-    let language = code(&mut v, "language", q.language, |s| match s {
-        "vi" | "en" => Ok(s.to_owned()),
-        _ => Err(format!("`{s}` is not a language (vi, en)")),
+    let language = code(&mut v, "language", q.language, |s| {
+        Locale::parse(s)
+            .map(|l| l.as_str().to_owned())
+            .map_err(|_| format!("`{s}` is not a language (vi, en)"))
     });
     for (name, value) in [("trl_min", q.trl_min), ("trl_max", q.trl_max)] {
         if value.is_some_and(|t| !(1..=9).contains(&t)) {

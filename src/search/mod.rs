@@ -268,7 +268,7 @@ impl SearchIndex {
             .select(diesel::dsl::max(lc::seq))
             .first(&mut *conn)?;
         let total: i64 = l::table
-            .filter(l::status.eq(Status::Published.as_str()))
+            .filter(l::status.eq(Status::Published))
             .count()
             .get_result(&mut *conn)?;
         writer.delete_all_documents()?;

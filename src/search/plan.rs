@@ -14,6 +14,7 @@ use tantivy::{Score, Term};
 use super::analysis::{self, folded, nfc, pairs, tokens};
 use super::glossary;
 use super::schema::Fields;
+use crate::accounts::model::Locale;
 
 /// Field weights, in the spirit of the partnering databases: title above keywords above
 /// summary above description.
@@ -121,8 +122,8 @@ pub struct Plan {
     pairs: Vec<String>,
     /// The query text (NFC).
     pub text: String,
-    /// The language the query is written in, as listings record it (`vi`, `en`).
-    pub language: &'static str,
+    /// The language the query is written in, as listings record it.
+    pub language: Locale,
 }
 
 /// Request phrasing and circumstances of a pasted statement: never what it is about.
@@ -274,9 +275,9 @@ pub fn plan(searcher: &tantivy::Searcher, f: &Fields, q: &str) -> Plan {
         language: if accented
             || words.iter().filter(|w| looks_vietnamese(&w.folded)).count() * 2 > words.len()
         {
-            "vi"
+            Locale::Vi
         } else {
-            "en"
+            Locale::En
         },
         ..Plan::default()
     };
@@ -611,7 +612,7 @@ impl Plan {
         if concepts.is_empty() || concepts.len() * 2 < self.slots.len() {
             return None;
         }
-        let other = if self.language == "vi" { "en" } else { "vi" };
+        let other = self.language.other().as_str();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = concepts
             .iter()
             .map(|(c, n)| -> (Occur, Box<dyn Query>) {

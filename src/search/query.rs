@@ -322,14 +322,13 @@ fn facet_label(group: &str, value: &str, locale: Locale) -> Option<String> {
     let among = |terms: &[taxonomy::Term]| terms.iter().find(|t| t.code == value).map(pick);
     match group {
         facets::KIND => Some(
-            match (value, locale) {
-                ("technology", Locale::Vi) => "Công nghệ",
-                ("need", Locale::Vi) => "Nhu cầu công nghệ",
-                ("expert", Locale::Vi) => "Chuyên gia",
-                ("technology", Locale::En) => "Technology",
-                ("need", Locale::En) => "Technology need",
-                ("expert", Locale::En) => "Expert",
-                _ => return None,
+            match (Kind::parse(value).ok()?, locale) {
+                (Kind::Technology, Locale::Vi) => "Công nghệ",
+                (Kind::Need, Locale::Vi) => "Nhu cầu công nghệ",
+                (Kind::Expert, Locale::Vi) => "Chuyên gia",
+                (Kind::Technology, Locale::En) => "Technology",
+                (Kind::Need, Locale::En) => "Technology need",
+                (Kind::Expert, Locale::En) => "Expert",
             }
             .to_owned(),
         ),

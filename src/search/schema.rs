@@ -8,7 +8,8 @@ use tantivy::TantivyDocument;
 
 use super::analysis::{self, PAIRS, VI_EXACT, VI_FOLD};
 use super::{facets, glossary};
-use crate::catalog::model::{json_list, Kind, ListingRow};
+use crate::accounts::model::Locale;
+use crate::catalog::model::{Kind, ListingRow};
 use crate::organizations::repo::OrgBrief;
 
 /// Bump when the schema or the analysis changes: an index stamped with another version is
@@ -158,10 +159,10 @@ const ALL_KEYWORDS_REPEAT: usize = 2;
 pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, TantivyDocument) {
     let d = &row.data;
     let kind = row.kind();
-    let keywords = json_list(&d.keywords);
-    let codes = json_list(&d.fields);
-    let areas = json_list(&d.priority_areas);
-    let modes = json_list(&d.modes);
+    let keywords = d.keywords.to_vec();
+    let codes = d.fields.to_vec();
+    let areas = d.priority_areas.to_vec();
+    let modes = d.modes.to_vec();
     let org = org.filter(|_| !d.confidential);
     let mut body = d.description.clone();
     for extra in [&d.applications, &d.affiliation, &d.academic_title]
@@ -192,11 +193,11 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
         money_max: d.money_max,
         negotiable: d.negotiable,
         deadline: d.deadline.map(|x| x.to_string()),
-        language: d.language.clone(),
+        language: d.language.as_str().to_owned(),
         organization: org.map(|o| CardOrg {
             id: o.id,
             name: o.name.clone(),
-            org_type: o.org_type.clone(),
+            org_type: o.org_type.as_str().to_owned(),
             verified: o.verified_at.is_some(),
         }),
         academic_title: d.academic_title.clone(),
@@ -214,7 +215,7 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
     doc.add_text(f.kind, kind.as_str());
     // English listings carry the stems of their words too (see `analysis::with_stems`).
     let grown = |t: &str| -> String {
-        if d.language == "en" {
+        if d.language == Locale::En {
             analysis::with_stems(t)
         } else {
             t.to_owned()
@@ -308,12 +309,12 @@ pub fn document(f: &Fields, row: &ListingRow, org: Option<&OrgBrief>) -> (Card, 
         doc.add_text(f.modes, m);
     }
     if let Some(o) = org {
-        doc.add_text(f.org_type, &o.org_type);
+        doc.add_text(f.org_type, o.org_type.as_str());
     }
     if let Some(c) = &d.country {
         doc.add_text(f.country, c);
     }
-    doc.add_text(f.language, &d.language);
+    doc.add_text(f.language, d.language.as_str());
     if let Some(t) = d.trl {
         doc.add_u64(f.trl, t as u64);
     }

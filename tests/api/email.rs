@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use techex::notify::outbox::{self, Counts, OutboxRow};
+use techex::notify::outbox::{self, Counts, OutboxRow, OutboxStatus};
 
 use crate::helpers::{assert_every, fields, problem, TestApp, PASSWORD};
 use crate::sink::{smtp_to, Sink};
@@ -19,7 +19,7 @@ async fn counts(app: &TestApp) -> Counts {
         .unwrap()
 }
 
-async fn rows(app: &TestApp, status: &'static str) -> Vec<OutboxRow> {
+async fn rows(app: &TestApp, status: OutboxStatus) -> Vec<OutboxRow> {
     app.state
         .db
         .run(move |conn| Ok(outbox::list(conn, status, 100)?))
@@ -37,7 +37,7 @@ async fn drive(app: &TestApp, what: &str, done: impl Fn(&Counts, &[OutboxRow]) -
             .await
             .unwrap();
         let c = counts(app).await;
-        let pending = rows(app, outbox::PENDING).await;
+        let pending = rows(app, OutboxStatus::Pending).await;
         if done(&c, &pending) {
             return;
         }
@@ -128,7 +128,7 @@ async fn verification_and_password_reset_work_end_to_end() {
         .await;
     problem(r, 409, "already_verified").await;
     // The delivered copy no longer carries the link.
-    let sent = rows(&app, outbox::SENT).await;
+    let sent = rows(&app, OutboxStatus::Sent).await;
     assert_every(&sent, "has no link left", |r| {
         !r.body_text.contains("token=")
     });
@@ -235,7 +235,7 @@ async fn with_the_smtp_server_down_mail_waits_then_arrives_exactly_once() {
         c.pending == 3 && pending.iter().all(|r| r.attempts >= 1)
     })
     .await;
-    let pending = rows(&app, outbox::PENDING).await;
+    let pending = rows(&app, OutboxStatus::Pending).await;
     assert_eq!(pending.len(), 3);
     assert_every(&pending, "records its error", |r| r.last_error.is_some());
 
@@ -294,7 +294,7 @@ async fn a_message_that_keeps_failing_ends_dead_and_visible_in_techex_outbox() {
     register(&app, "thu@example.vn", "vi").await;
     drive(&app, "two dead", |c, _| c.dead == 2 && c.pending == 0).await;
     sink.wait_for("thu@example.vn", 1).await;
-    let dead = rows(&app, outbox::DEAD).await;
+    let dead = rows(&app, OutboxStatus::Dead).await;
     let tempfail = dead
         .iter()
         .find(|r| r.to_address.starts_with("tempfail"))
@@ -321,7 +321,7 @@ async fn a_message_that_keeps_failing_ends_dead_and_visible_in_techex_outbox() {
     let shown = techex_cli(&app, &["outbox", "--retry-dead", &id]);
     assert!(shown.contains("requeued 1"), "{shown}");
     drive(&app, "dead again", |c, _| c.dead == 2 && c.pending == 0).await;
-    let again = rows(&app, outbox::DEAD).await;
+    let again = rows(&app, OutboxStatus::Dead).await;
     assert_eq!(
         again.iter().find(|r| r.id == reject.id).unwrap().attempts,
         1

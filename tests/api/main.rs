@@ -19,3 +19,4 @@ mod queries;
 mod relevance;
 mod search;
 mod sink;
+mod states;
