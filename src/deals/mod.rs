@@ -9,6 +9,7 @@ pub mod repo;
 mod rules;
 pub mod service;
 pub mod sweep;
+mod transition;
 mod views;
 
 pub use sweep::sweep;

@@ -4,10 +4,8 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::model::{
-    DealAction, DealRow, DealStatus, EventKind, NewOffer, OfferRow, OfferStatus, Side,
-};
-use super::notify::{deal_ctx, offer_ctx, tell};
+use super::model::{DealAction, DealStatus, EventKind, NewOffer, OfferRow, OfferStatus, Side};
+use super::notify::offer_ctx;
 use super::repo::{self, DealChange};
 use crate::accounts::model::Caller;
 use crate::catalog::taxonomy;
@@ -17,8 +15,9 @@ use crate::notify::{format, Event};
 use crate::state::AppState;
 use crate::validate::optional_text;
 
-use super::rules::{allowed, check};
-use super::service::{act, actor_name, apply, parse_note, record, NoteRequest, Step};
+use super::rules::allowed;
+use super::service::{parse_note, NoteRequest};
+use super::transition::{act, Transition, Turn};
 use super::views::DealView;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -78,94 +77,74 @@ pub async fn offer(
     let Some(mode) = mode else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        check(deal, side, DealAction::Offer)?;
-        let now = db::now();
-        let superseded: Vec<i64> = repo::offers(conn, deal.id)?
-            .into_iter()
-            .filter(|o| o.status == OfferStatus::Open)
-            .map(|o| o.id)
-            .collect();
-        repo::close_open_offers(
-            conn,
-            deal.id,
-            OfferStatus::Superseded,
-            Some(caller.user_id),
-            now,
-        )?;
-        let offer_id = repo::insert_offer(
-            conn,
-            &NewOffer {
-                deal_id: deal.id,
-                made_by_user_id: Some(caller.user_id),
-                side,
-                transfer_mode: mode,
-                price_vnd: price,
-                duration_months: duration,
-                territory,
-                conditions,
-                status: OfferStatus::Open,
-                created_at: now,
-            },
-        )?;
-        let to = (deal.status() == DealStatus::Accepted).then_some(DealStatus::Negotiating);
-        apply(
-            conn,
-            deal,
-            &DealChange {
-                status: to,
-                ..Default::default()
-            },
-            now,
-        )?;
-        let event = record(
-            conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
-                kind: EventKind::OfferMade,
-                to,
-                message: None,
-                offer_id: Some(offer_id),
-                details: (!superseded.is_empty()).then(|| json!({"supersedes": superseded})),
-            },
-            now,
-        )?;
-        let offer = repo::find_offer(conn, offer_id)?
-            .ok_or_else(|| ApiError::internal("offer vanished"))?;
-        let (name, org) = actor_name(conn, deal, listing, side, caller.user_id)?;
-        let ctx = deal_ctx(deal, listing);
-        let counter = !superseded.is_empty();
-        let others: Vec<Side> = [side.other(), Some(Side::Broker)]
-            .into_iter()
-            .flatten()
-            .collect();
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            Event::OfferMade,
-            &format!("deal-event:{event}"),
-            &others,
-            Some(caller.user_id),
-            |locale| {
-                json!({"deal": ctx, "actor_name": name, "actor_org": org,
+    act(
+        state,
+        caller,
+        id,
+        Some(DealAction::Offer),
+        move |conn, turn| {
+            let (deal, now) = (turn.deal, db::now());
+            let superseded: Vec<i64> = repo::offers(conn, deal.id)?
+                .into_iter()
+                .filter(|o| o.status == OfferStatus::Open)
+                .map(|o| o.id)
+                .collect();
+            repo::close_open_offers(
+                conn,
+                deal.id,
+                OfferStatus::Superseded,
+                Some(turn.user_id),
+                now,
+            )?;
+            let offer_id = repo::insert_offer(
+                conn,
+                &NewOffer {
+                    deal_id: deal.id,
+                    made_by_user_id: Some(turn.user_id),
+                    side: turn.side,
+                    transfer_mode: mode,
+                    price_vnd: price,
+                    duration_months: duration,
+                    territory,
+                    conditions,
+                    status: OfferStatus::Open,
+                    created_at: now,
+                },
+            )?;
+            let offer = repo::find_offer(conn, offer_id)?
+                .ok_or_else(|| ApiError::internal("offer vanished"))?;
+            let counter = !superseded.is_empty();
+            turn.take(
+                conn,
+                Transition {
+                    // The first offer opens the negotiation.
+                    change: Some(DealChange {
+                        status: (deal.status() == DealStatus::Accepted)
+                            .then_some(DealStatus::Negotiating),
+                        ..Default::default()
+                    }),
+                    kind: EventKind::OfferMade,
+                    message: None,
+                    offer_id: Some(offer_id),
+                    details: counter.then(|| json!({"supersedes": superseded})),
+                    event: Event::OfferMade,
+                    tell: turn.others(),
+                    tell_actor: false,
+                },
+                |locale, t| {
+                    json!({"deal": t.deal, "actor_name": t.actor_name, "actor_org": t.actor_org,
                        "offer": offer_ctx(&offer, locale), "counter": counter})
-            },
-        )?;
-        Ok(())
-    })
+                },
+            )?;
+            Ok(())
+        },
+    )
     .await
 }
 
 /// The open offer the other side made: only the latest offer can be answered.
-fn answerable(
-    conn: &mut DbConn,
-    deal: &DealRow,
-    side: Side,
-    offer_id: i64,
-) -> Result<OfferRow, ApiError> {
+fn answerable(conn: &mut DbConn, turn: &Turn<'_>, offer_id: i64) -> Result<OfferRow, ApiError> {
+    let (deal, side) = (turn.deal, turn.side);
     let offers = repo::offers(conn, deal.id)?;
     let offer = offers
         .iter()
@@ -219,51 +198,35 @@ pub async fn accept_offer(
     id: i64,
     offer_id: i64,
 ) -> Result<DealView, ApiError> {
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        let offer = answerable(conn, deal, side, offer_id)?;
+    act(state, caller, id, None, move |conn, turn| {
+        let offer = answerable(conn, turn, offer_id)?;
         let now = db::now();
-        repo::decide_offer(conn, offer.id, OfferStatus::Accepted, caller.user_id, now)?;
-        apply(
+        repo::decide_offer(conn, offer.id, OfferStatus::Accepted, turn.user_id, now)?;
+        turn.take(
             conn,
-            deal,
-            &DealChange {
-                status: Some(DealStatus::Agreed),
-                agreed_offer_id: Some(Some(offer.id)),
-                agreed_value_vnd: Some(offer.price_vnd),
-                closed_at: Some(Some(now)),
-                ..Default::default()
-            },
-            now,
-        )?;
-        let event = record(
-            conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
+            Transition {
+                change: Some(DealChange {
+                    status: Some(DealStatus::Agreed),
+                    agreed_offer_id: Some(Some(offer.id)),
+                    agreed_value_vnd: Some(offer.price_vnd),
+                    closed_at: Some(Some(now)),
+                    ..Default::default()
+                }),
                 kind: EventKind::Agreed,
-                to: Some(DealStatus::Agreed),
                 message: None,
                 offer_id: Some(offer.id),
                 details: Some(json!({"agreed_value_vnd": offer.price_vnd})),
+                event: Event::DealAgreed,
+                // Both parties and the broker get the record of the agreement.
+                tell: vec![Side::Requester, Side::Owner, Side::Broker],
+                tell_actor: true,
             },
-            now,
-        )?;
-        let ctx = deal_ctx(deal, listing);
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            Event::DealAgreed,
-            &format!("deal-event:{event}"),
-            &[Side::Requester, Side::Owner, Side::Broker],
-            None,
-            |locale| {
-                json!({"deal": ctx, "offer": offer_ctx(&offer, locale),
+            |locale, t| {
+                json!({"deal": t.deal, "offer": offer_ctx(&offer, locale),
                        "value": offer.price_vnd.map(|p| format::vnd(p, locale))})
             },
         )?;
-        tracing::info!(deal_id = deal.id, offer_id = offer.id, "deal agreed");
+        tracing::info!(deal_id = turn.deal.id, offer_id = offer.id, "deal agreed");
         Ok(())
     })
     .await
@@ -277,37 +240,28 @@ pub async fn reject_offer(
     req: NoteRequest,
 ) -> Result<DealView, ApiError> {
     let note = parse_note(req.note)?;
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        let offer = answerable(conn, deal, side, offer_id)?;
+    act(state, caller, id, None, move |conn, turn| {
+        let offer = answerable(conn, turn, offer_id)?;
         let now = db::now();
-        repo::decide_offer(conn, offer.id, OfferStatus::Rejected, caller.user_id, now)?;
-        apply(conn, deal, &DealChange::default(), now)?;
-        let event = record(
+        repo::decide_offer(conn, offer.id, OfferStatus::Rejected, turn.user_id, now)?;
+        let maker = offer.side;
+        turn.take(
             conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
+            Transition {
+                // Nothing but the version changes: a racing answer meets 409.
+                change: Some(DealChange::default()),
                 kind: EventKind::OfferRejected,
-                to: None,
                 message: note,
                 offer_id: Some(offer.id),
                 details: None,
+                event: Event::OfferRejected,
+                tell: vec![maker],
+                tell_actor: false,
             },
-            now,
-        )?;
-        let (name, _) = actor_name(conn, deal, listing, side, caller.user_id)?;
-        let ctx = deal_ctx(deal, listing);
-        let maker = offer.side;
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            Event::OfferRejected,
-            &format!("deal-event:{event}"),
-            &[maker],
-            Some(caller.user_id),
-            |locale| json!({"deal": ctx, "actor_name": name, "offer": offer_ctx(&offer, locale)}),
+            |locale, t| {
+                json!({"deal": t.deal, "actor_name": t.actor_name,
+                       "offer": offer_ctx(&offer, locale)})
+            },
         )?;
         Ok(())
     })

@@ -7,157 +7,28 @@
 
 use chrono::Duration;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::{
-    DealAction, DealRow, DealStatus, DeclineReason, EventKind, NewDeal, NewEvent, OfferStatus, Side,
+    DealAction, DealRow, DealStatus, DeclineReason, EventKind, NewDeal, OfferStatus, Side,
 };
 use super::notify::{deal_ctx, tell};
 use super::repo::{self, DealChange};
-use crate::accounts::model::{Caller, Locale};
+use crate::accounts::model::Caller;
 use crate::actor::{Acting, Actor};
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::{format, Event};
-use crate::organizations::repo as organizations;
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
+use super::rules::deal_not_found;
 pub use super::rules::{allowed, managed_by_exchange, DealAccess};
-use super::rules::{check, deal_not_found};
-use super::views::{listing_of, view, DealView};
-
-// ---------------------------------------------------------------------------------------
-// Acting
-
-/// One step: who took it, what it did.
-pub struct Step {
-    pub actor: Option<i64>,
-    pub side: Side,
-    pub kind: EventKind,
-    pub to: Option<DealStatus>,
-    pub message: Option<String>,
-    pub offer_id: Option<i64>,
-    pub details: Option<Value>,
-}
-
-/// Records a step in the timeline; answers its id (the key of its notifications).
-pub fn record(
-    conn: &mut DbConn,
-    deal: &DealRow,
-    step: Step,
-    now: chrono::NaiveDateTime,
-) -> Result<i64, ApiError> {
-    Ok(repo::insert_event(
-        conn,
-        &NewEvent {
-            deal_id: deal.id,
-            actor_user_id: step.actor,
-            actor_side: step.side,
-            kind: step.kind,
-            from_status: step.to.map(|_| deal.status),
-            to_status: step.to,
-            message: step.message,
-            offer_id: step.offer_id,
-            details: step.details.map(|d| d.to_string()),
-            created_at: now,
-        },
-    )?)
-}
-
-/// Applies `change` to the locked deal (bumping its version).
-pub fn apply(
-    conn: &mut DbConn,
-    deal: &DealRow,
-    change: &DealChange,
-    now: chrono::NaiveDateTime,
-) -> Result<(), ApiError> {
-    if repo::update_deal(conn, deal.id, deal.version, change, now)? == 0 {
-        return Err(ApiError::Conflict {
-            code: "deal_changed",
-            detail: "the deal changed at the same moment: reload it and try again".into(),
-        });
-    }
-    Ok(())
-}
-
-/// Runs `work` on the locked deal as the caller's side, then answers the deal as it is
-/// afterwards. Outsiders get 404.
-pub(super) async fn act<F>(
-    state: &AppState,
-    caller: Caller,
-    id: i64,
-    work: F,
-) -> Result<DealView, ApiError>
-where
-    F: FnOnce(&mut DbConn, &AppState, &DealRow, &ListingRow, Side) -> Result<(), ApiError>
-        + Send
-        + 'static,
-{
-    let st = state.clone();
-    let view = state
-        .db
-        .run(move |conn| {
-            db::write_tx(conn, |conn| {
-                let who = Actor::signed_in(conn, &caller)?;
-                let deal = repo::lock_deal(conn, id)?.ok_or_else(deal_not_found)?;
-                let side = who.side(&deal).ok_or_else(deal_not_found)?;
-                let listing = listing_of(conn, &deal)?;
-                work(conn, &st, &deal, &listing, side)?;
-                let deal = repo::find_deal(conn, id)?.ok_or_else(deal_not_found)?;
-                view(conn, &deal, &listing, side)
-            })
-        })
-        .await?;
-    state.wake_outbox();
-    Ok(view)
-}
-
-/// The name an email shows for the person acting; the owner side of a confidential need
-/// stays anonymous until it has accepted.
-pub(super) fn actor_name(
-    conn: &mut DbConn,
-    deal: &DealRow,
-    listing: &ListingRow,
-    side: Side,
-    user_id: i64,
-) -> Result<(String, Option<String>), ApiError> {
-    if side == Side::Owner && listing.data.confidential && deal.accepted_at.is_none() {
-        return Ok((String::new(), None));
-    }
-    let name = repo::display_name(conn, user_id)?;
-    let org = match side {
-        Side::Requester => deal.requester_org_id,
-        Side::Owner => deal.owner_org_id,
-        Side::Broker => deal.broker_org_id,
-        _ => None,
-    };
-    let org = org
-        .map(|id| organizations::contact(conn, id))
-        .transpose()?
-        .flatten()
-        .map(|o| o.name);
-    Ok((name, org))
-}
-
-/// "the listing's owner" where the owner side stays anonymous.
-pub(super) fn anonymous(locale: Locale) -> &'static str {
-    match locale {
-        Locale::Vi => "Bên đăng nhu cầu",
-        Locale::En => "The organisation that posted the need",
-    }
-}
-
-pub(super) fn named(name: &str, locale: Locale) -> String {
-    if name.is_empty() {
-        anonymous(locale).to_owned()
-    } else {
-        name.to_owned()
-    }
-}
+use super::transition::{act, actor_name, named, record, Step, Transition};
+use super::views::{view, DealView};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -315,48 +186,26 @@ pub fn start(
 }
 
 pub async fn accept(state: &AppState, caller: Caller, id: i64) -> Result<DealView, ApiError> {
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        check(deal, side, DealAction::Accept)?;
+    act(state, caller, id, Some(DealAction::Accept), |conn, turn| {
         let now = db::now();
-        apply(
+        turn.take(
             conn,
-            deal,
-            &DealChange {
-                status: Some(DealStatus::Accepted),
-                responded_at: Some(Some(now)),
-                accepted_at: Some(Some(now)),
-                ..Default::default()
-            },
-            now,
-        )?;
-        let event = record(
-            conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
+            Transition {
+                change: Some(DealChange {
+                    status: Some(DealStatus::Accepted),
+                    responded_at: Some(Some(now)),
+                    accepted_at: Some(Some(now)),
+                    ..Default::default()
+                }),
                 kind: EventKind::Accepted,
-                to: Some(DealStatus::Accepted),
                 message: None,
                 offer_id: None,
                 details: None,
+                event: Event::DealAccepted,
+                tell: vec![Side::Requester, Side::Broker],
+                tell_actor: false,
             },
-            now,
-        )?;
-        // Accepted: the owner's identity is no longer hidden.
-        let mut accepted = deal.clone();
-        accepted.accepted_at = Some(now);
-        let (name, org) = actor_name(conn, &accepted, listing, side, caller.user_id)?;
-        let ctx = deal_ctx(deal, listing);
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            Event::DealAccepted,
-            &format!("deal-event:{event}"),
-            &[Side::Requester, Side::Broker],
-            Some(caller.user_id),
-            |_| json!({"deal": ctx, "actor_name": name, "actor_org": org}),
+            |_, t| json!({"deal": t.deal, "actor_name": t.actor_name, "actor_org": t.actor_org}),
         )?;
         Ok(())
     })
@@ -391,49 +240,39 @@ pub async fn decline(
     let Some(reason) = reason else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        check(deal, side, DealAction::Decline)?;
-        let now = db::now();
-        apply(
+    act(
+        state,
+        caller,
+        id,
+        Some(DealAction::Decline),
+        move |conn, turn| {
+            let now = db::now();
+            turn.take(
             conn,
-            deal,
-            &DealChange {
-                status: Some(DealStatus::Declined),
-                decline_reason: Some(Some(reason)),
-                decline_note: Some(note.clone()),
-                responded_at: Some(Some(now)),
-                closed_at: Some(Some(now)),
-                ..Default::default()
-            },
-            now,
-        )?;
-        let event = record(
-            conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
+            Transition {
+                change: Some(DealChange {
+                    status: Some(DealStatus::Declined),
+                    decline_reason: Some(Some(reason)),
+                    decline_note: Some(note.clone()),
+                    responded_at: Some(Some(now)),
+                    closed_at: Some(Some(now)),
+                    ..Default::default()
+                }),
                 kind: EventKind::Declined,
-                to: Some(DealStatus::Declined),
                 message: note.clone(),
                 offer_id: None,
                 details: Some(json!({"reason": reason.as_str()})),
+                event: Event::DealDeclined,
+                tell: vec![Side::Requester, Side::Broker],
+                tell_actor: false,
             },
-            now,
+            |locale, t| {
+                json!({"deal": t.deal, "reason_label": reason.label(locale), "reason_note": note})
+            },
         )?;
-        let ctx = deal_ctx(deal, listing);
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            Event::DealDeclined,
-            &format!("deal-event:{event}"),
-            &[Side::Requester, Side::Broker],
-            Some(caller.user_id),
-            |locale| json!({"deal": ctx, "reason_label": reason.label(locale), "reason_note": note}),
-        )?;
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -483,7 +322,7 @@ async fn end(
     req: NoteRequest,
     action: DealAction,
 ) -> Result<DealView, ApiError> {
-    let (to, kind, event_kind) = match action {
+    let (to, kind, event) = match action {
         DealAction::Withdraw => (
             DealStatus::Withdrawn,
             EventKind::Withdrawn,
@@ -492,52 +331,29 @@ async fn end(
         _ => (DealStatus::Failed, EventKind::Closed, Event::DealFailed),
     };
     let note = parse_note(req.note)?;
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        check(deal, side, action)?;
+    act(state, caller, id, Some(action), move |conn, turn| {
         let now = db::now();
-        repo::close_open_offers(conn, deal.id, OfferStatus::Superseded, None, now)?;
-        apply(
+        repo::close_open_offers(conn, turn.deal.id, OfferStatus::Superseded, None, now)?;
+        turn.take(
             conn,
-            deal,
-            &DealChange {
-                status: Some(to),
-                close_note: Some(note.clone()),
-                closed_at: Some(Some(now)),
-                ..Default::default()
-            },
-            now,
-        )?;
-        let event = record(
-            conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
+            Transition {
+                change: Some(DealChange {
+                    status: Some(to),
+                    close_note: Some(note.clone()),
+                    closed_at: Some(Some(now)),
+                    ..Default::default()
+                }),
                 kind,
-                to: Some(to),
                 message: note.clone(),
                 offer_id: None,
                 details: None,
+                event,
+                tell: turn.others(),
+                tell_actor: false,
             },
-            now,
-        )?;
-        let (name, org) = actor_name(conn, deal, listing, side, caller.user_id)?;
-        let ctx = deal_ctx(deal, listing);
-        let others: Vec<Side> = [side.other(), Some(Side::Broker)]
-            .into_iter()
-            .flatten()
-            .collect();
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            event_kind,
-            &format!("deal-event:{event}"),
-            &others,
-            Some(caller.user_id),
-            |locale| {
-                json!({"deal": ctx, "actor_name": named(&name, locale), "actor_org": org,
-                       "note": note})
+            |locale, t| {
+                json!({"deal": t.deal, "actor_name": named(&t.actor_name, locale),
+                       "actor_org": t.actor_org, "note": note})
             },
         )?;
         Ok(())
@@ -564,36 +380,30 @@ pub async fn message(
     let Some(body) = body else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    act(state, caller, id, move |conn, st, deal, listing, side| {
-        check(deal, side, DealAction::Message)?;
-        let now = db::now();
-        let event = record(
+    act(
+        state,
+        caller,
+        id,
+        Some(DealAction::Message),
+        move |conn, turn| {
+            turn.take(
             conn,
-            deal,
-            Step {
-                actor: Some(caller.user_id),
-                side,
+            Transition {
+                change: None,
                 kind: EventKind::Message,
-                to: None,
                 message: Some(body.clone()),
                 offer_id: None,
                 details: None,
+                event: Event::DealMessage,
+                tell: vec![Side::Requester, Side::Owner, Side::Broker],
+                tell_actor: false,
             },
-            now,
+            |locale, t| {
+                json!({"deal": t.deal, "actor_name": named(&t.actor_name, locale), "message": body})
+            },
         )?;
-        let (name, _) = actor_name(conn, deal, listing, side, caller.user_id)?;
-        let ctx = deal_ctx(deal, listing);
-        tell(
-            conn,
-            &st.settings,
-            deal,
-            Event::DealMessage,
-            &format!("deal-event:{event}"),
-            &[Side::Requester, Side::Owner, Side::Broker],
-            Some(caller.user_id),
-            |locale| json!({"deal": ctx, "actor_name": named(&name, locale), "message": body}),
-        )?;
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::model::{DealStatus, EventKind, Side};
 use super::notify::{deal_ctx, tell};
 use super::repo::{self, DealChange};
-use super::service::{apply, record, Step};
+use super::transition::{apply, record, Step};
 use crate::catalog::repo as listings;
 use crate::db;
 use crate::http::error::ApiError;
