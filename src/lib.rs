@@ -13,6 +13,7 @@ pub mod demo;
 pub mod http;
 pub mod imports;
 pub mod matching;
+pub mod me;
 pub mod notify;
 pub mod organizations;
 pub mod search;

@@ -319,7 +319,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 "techex worker running"
             );
             tokio::select! {
-                _ = techex::notify::worker::run(state) => {}
+                _ = techex::app::worker::run(state) => {}
                 _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
             }
             Ok(())

@@ -4,8 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::mail::{self, ResetConfirm, ResetRequest, TokenRequest};
 use super::model::{
-    Caller, ChangePasswordRequest, LoginRequest, LoginResponse, MeView, RegisterRequest,
-    UpdateMeRequest, UserView,
+    Caller, ChangePasswordRequest, LoginRequest, LoginResponse, RegisterRequest, UserView,
 };
 use super::service;
 use crate::http::error::{ApiError, Problem};
@@ -66,39 +65,6 @@ pub async fn login(
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     service::logout(&state, caller).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The signed-in account and its organisations.
-#[utoipa::path(
-    get, path = "/api/v1/me", tag = "accounts",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The account", body = MeView),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
-pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::me(&state, caller).await?))
-}
-
-/// Change the display name or the language of the interface and of emails.
-#[utoipa::path(
-    patch, path = "/api/v1/me", tag = "accounts",
-    security(("bearer" = [])),
-    request_body = UpdateMeRequest,
-    responses(
-        (status = 200, description = "Updated", body = MeView),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
-pub async fn update_me(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: ApiJson<UpdateMeRequest>,
-) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::update_me(&state, caller, body.0).await?))
 }
 
 /// Change the password. Every existing token of the account is revoked; the answer carries
@@ -201,8 +167,6 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute::post("/auth/register", register),
         ApiRoute::post("/auth/login", login),
         ApiRoute::post("/auth/logout", logout),
-        ApiRoute::get("/me", me),
-        ApiRoute::patch("/me", update_me),
         ApiRoute::post("/me/password", change_password),
         ApiRoute::post("/auth/verify-email", verify_email),
         ApiRoute::post("/me/verify-email", resend_verification),

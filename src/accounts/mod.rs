@@ -1,5 +1,6 @@
 //! People: registration, sign-in, tokens, platform roles.
 
+pub mod extract;
 pub mod handlers;
 pub mod mail;
 pub mod model;

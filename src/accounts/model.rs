@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use crate::db::schema::users;
 use crate::db::text_enum::text_enum;
-use crate::organizations::model::{MemberRole, OrgType};
 
 text_enum! {
     /// Platform role. Organisation roles are separate (see `organizations`).
@@ -160,25 +159,6 @@ pub struct UpdateMeRequest {
 pub struct ChangePasswordRequest {
     pub current_password: Option<String>,
     pub new_password: Option<String>,
-}
-
-/// One organisation the caller belongs to.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MembershipView {
-    pub organization_id: i64,
-    pub name: String,
-    pub org_type: OrgType,
-    /// `admin` or `member` of that organisation.
-    pub role: MemberRole,
-    pub verified: bool,
-}
-
-/// `GET /api/v1/me`: the account and its organisations.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MeView {
-    #[serde(flatten)]
-    pub user: UserView,
-    pub organizations: Vec<MembershipView>,
 }
 
 /// Who is calling, as established from a valid bearer token.

@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::model::{
-    utc, Caller, ChangePasswordRequest, Locale, LoginRequest, LoginResponse, MeView, NewUser,
+    utc, Caller, ChangePasswordRequest, Locale, LoginRequest, LoginResponse, NewUser,
     RegisterRequest, Role, UpdateMeRequest, UserView,
 };
 use super::password::check_policy;
@@ -242,23 +242,24 @@ pub async fn logout(state: &AppState, caller: Caller) -> Result<(), ApiError> {
         .await
 }
 
-pub fn me_in(conn: &mut DbConn, user_id: i64) -> Result<MeView, ApiError> {
+/// The signed-in account.
+pub fn user_view(conn: &mut DbConn, user_id: i64) -> Result<UserView, ApiError> {
     let user = repo::find(conn, user_id)?.ok_or_else(|| ApiError::not_found("account"))?;
-    Ok(MeView {
-        user: view(&user),
-        organizations: crate::organizations::repo::membership_views(conn, user_id)?,
-    })
+    Ok(view(&user))
 }
 
-pub async fn me(state: &AppState, caller: Caller) -> Result<MeView, ApiError> {
-    state.db.run(move |conn| me_in(conn, caller.user_id)).await
-}
-
-pub async fn update_me(
+/// Changes the display name or the language; `then` runs in the same transaction (the
+/// `/me` view reads the account with its organisations there).
+pub async fn update_me<T, F>(
     state: &AppState,
     caller: Caller,
     req: UpdateMeRequest,
-) -> Result<MeView, ApiError> {
+    then: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
     let mut v = Violations::new();
     let display_name = v
         .optional("display_name", req.display_name, |s| text(&s, 2, 100))
@@ -276,7 +277,7 @@ pub async fn update_me(
                 let name = display_name.unwrap_or(user.display_name);
                 let locale = locale.unwrap_or(user.locale);
                 repo::update_profile(conn, caller.user_id, &name, locale, db::now())?;
-                me_in(conn, caller.user_id)
+                then(conn)
             })
         })
         .await

@@ -12,9 +12,10 @@ use utoipa::ToSchema;
 use super::model::{Action, Kind};
 use super::service::{self, ListQuery, ListingView, QueueQuery, TransitionRequest};
 use super::taxonomy::{self, Term};
+use crate::accounts::extract::MaybeCaller;
 use crate::accounts::model::Caller;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, ApiJson, ApiQuery, MaybeCaller};
+use crate::http::extract::{parse_json, ApiJson, ApiQuery};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::MatchItem;
+use crate::accounts::extract::{AcceptLanguage, MaybeCaller};
 use crate::catalog::model::Kind;
 use crate::catalog::service::visible_row;
 use crate::http::error::{ApiError, Problem, Violations};
-use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
+use crate::http::extract::ApiQuery;
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 

@@ -4,7 +4,6 @@
 //! committed, nor sent for a change rolled back.
 
 pub mod format;
-pub mod handlers;
 pub mod mailer;
 pub mod outbox;
 pub mod prefs;

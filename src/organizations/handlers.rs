@@ -7,9 +7,10 @@ use super::model::{
     OrganizationView, UpdateOrganizationRequest,
 };
 use super::service;
+use crate::accounts::extract::MaybeCaller;
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiJson, ApiQuery, MaybeCaller};
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 

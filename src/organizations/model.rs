@@ -215,3 +215,14 @@ mod tests {
         );
     }
 }
+
+/// One organisation the caller belongs to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub organization_id: i64,
+    pub name: String,
+    pub org_type: OrgType,
+    /// `admin` or `member` of that organisation.
+    pub role: MemberRole,
+    pub verified: bool,
+}

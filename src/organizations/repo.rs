@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{MemberRole, MemberView, NewOrganization, OrgType, Organization};
-use crate::accounts::model::MembershipView;
+use super::model::{
+    MemberRole, MemberView, MembershipView, NewOrganization, OrgType, Organization,
+};
 use crate::db::schema::{organization_members as om, organizations as org, users};
 use crate::db::utc;
 use crate::db::{DbConn, MultiBackend};

@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::query::{Filters, Request, SearchResponse, SortBy, Suggestion};
+use crate::accounts::extract::{AcceptLanguage, MaybeCaller};
 use crate::accounts::model::Locale;
 use crate::catalog::model::Kind;
 use crate::catalog::taxonomy;
 use crate::http::error::{ApiError, Problem, Violations};
-use crate::http::extract::{AcceptLanguage, ApiQuery, MaybeCaller};
+use crate::http::extract::ApiQuery;
 use crate::http::page::{page_within, Page, DEFAULT_LIMIT};
 
 /// How deep a search can be paged.

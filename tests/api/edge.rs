@@ -151,8 +151,7 @@ async fn openapi_document_and_explorer() {
     // route tables (every route documented, every documented route served).
     assert_eq!(
         doc,
-        serde_json::to_value(<techex::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
-            .unwrap()
+        serde_json::to_value(<techex::app::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap()
     );
     for path in [
         "/api/v1/auth/register",

@@ -33,9 +33,13 @@ async fn rows(app: &TestApp, status: OutboxStatus) -> Vec<OutboxRow> {
 async fn drive(app: &TestApp, what: &str, done: impl Fn(&Counts, &[OutboxRow]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        techex::notify::worker::deliver_batch(&app.state, &app.state.mailer)
-            .await
-            .unwrap();
+        techex::notify::worker::deliver_batch(
+            &app.state.db,
+            &app.state.settings,
+            &app.state.mailer,
+        )
+        .await
+        .unwrap();
         let c = counts(app).await;
         let pending = rows(app, OutboxStatus::Pending).await;
         if done(&c, &pending) {

@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::PROBLEM_JSON;
-use super::route::ApiRoute;
+use crate::http::error::PROBLEM_JSON;
+use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]

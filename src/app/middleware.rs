@@ -10,8 +10,8 @@ use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{web, HttpMessage, ResponseError};
 use tracing::Instrument;
 
-use super::error::{ApiError, PROBLEM_JSON};
 use crate::db::DbUsage;
+use crate::http::error::{ApiError, PROBLEM_JSON};
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

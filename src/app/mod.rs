@@ -1,4 +1,10 @@
-//! Start-up: bind and build the server, start the indexer and the worker.
+//! Start-up: bind and build the server, start the indexer and the worker (the top layer).
+
+pub mod health;
+pub mod middleware;
+pub mod openapi;
+pub mod server;
+pub mod worker;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -28,7 +34,7 @@ impl Application {
             state.settings.search.refresh_interval_ms,
         ));
         if state.settings.worker.enabled {
-            tokio::spawn(crate::notify::worker::run(state.clone()));
+            tokio::spawn(worker::run(state.clone()));
         }
         let addr = format!(
             "{}:{}",
@@ -37,7 +43,7 @@ impl Application {
         let listener =
             TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
         let addr = listener.local_addr()?;
-        let server = crate::http::server(state.clone(), listener)?;
+        let server = server::server(state.clone(), listener)?;
         Ok(Self {
             addr,
             server,
