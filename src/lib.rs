@@ -3,7 +3,6 @@
 //! One crate, one module per area of the business; `http` holds the wiring.
 
 pub mod accounts;
-pub mod actor;
 pub mod app;
 pub mod catalog;
 pub mod config;
@@ -12,11 +11,14 @@ pub mod deals;
 pub mod demo;
 pub mod http;
 pub mod imports;
+pub mod locale;
 pub mod matching;
 pub mod me;
 pub mod notify;
 pub mod organizations;
+pub mod password;
 pub mod search;
 pub mod state;
+pub mod taxonomy;
 pub mod telemetry;
 pub mod validate;

@@ -287,7 +287,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Reindex => {
             let mut state = AppState::prepare(settings)?;
-            let index = state.open_search()?;
+            let index = techex::search::open(&mut state)?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(

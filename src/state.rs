@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::accounts::password::Hasher;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::http::error::ApiError;
 use crate::notify::mailer::Mailer;
-use crate::search::SearchIndex;
+use crate::password::Hasher;
 
 /// What every request handler and background task shares.
 #[derive(Clone)]
@@ -20,9 +18,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub hasher: Arc<Hasher>,
-    /// The search index; opened by the server (command-line tools that only touch the
-    /// database leave it closed, so they can run beside a server).
-    pub search: Option<Arc<SearchIndex>>,
+    /// The search index (a `search::SearchIndex`); opened by the server (command-line
+    /// tools that only touch the database leave it closed, so they can run beside a
+    /// server). Held opaque so that this bottom layer knows nothing of the engine:
+    /// `search::open` opens it, `search::index` and `search::opened` hand it out typed.
+    pub search: Option<Arc<dyn std::any::Any + Send + Sync>>,
     /// Delivers email (see `email.transport`).
     pub mailer: Mailer,
     /// Wakes this process's worker when a change queued email.
@@ -72,22 +72,5 @@ impl AppState {
     /// Tells this process's worker that email was queued (after the commit).
     pub fn wake_outbox(&self) {
         self.outbox_wake.notify_one();
-    }
-
-    /// Opens the search index (rebuilding it from the database when needed).
-    pub fn open_search(&mut self) -> anyhow::Result<Arc<SearchIndex>> {
-        if let Some(s) = &self.search {
-            return Ok(Arc::clone(s));
-        }
-        let index = SearchIndex::open(&self.settings.search.index_dir, self.db.clone())?;
-        self.search = Some(Arc::clone(&index));
-        Ok(index)
-    }
-
-    /// The search index, or 503 where this process has none.
-    pub fn search(&self) -> Result<Arc<SearchIndex>, ApiError> {
-        self.search.clone().ok_or_else(|| {
-            ApiError::Unavailable("the search index is not open in this process".into())
-        })
     }
 }

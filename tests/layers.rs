@@ -146,6 +146,88 @@ fn no_module_imports_a_module_that_imports_it_back() {
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
 
+/// The top-level modules from the bottom up: each may use only those before it (and its
+/// own submodules). ARCHITECTURE.md explains the layers.
+const LAYERS: &[&str] = &[
+    // Foundations: no business rules.
+    "db",
+    "config",
+    "telemetry",
+    "validate",
+    "locale",
+    "taxonomy",
+    "password",
+    // What every handler shares, then email (the outbox is written inside the
+    // transactions of the areas above), then the state handlers and tasks share.
+    "http",
+    "notify",
+    "state",
+    // The areas, each using only those before it.
+    "accounts",
+    "organizations",
+    "catalog",
+    "search",
+    "matching",
+    "deals",
+    "imports",
+    "me",
+    "demo",
+    // Start-up: the server, the worker.
+    "app",
+];
+
+#[test]
+fn top_level_modules_are_layered_bottom_up() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let rank = |m: &str| LAYERS.iter().position(|l| *l == m);
+    let mut upward = Vec::new();
+    let mut unlisted = BTreeSet::new();
+    let mut seen = 0;
+    for file in &files {
+        let module = module_of(&src, file);
+        let Some(top) = module.split("::").next().filter(|t| !t.is_empty()) else {
+            continue; // lib.rs, main.rs
+        };
+        let Some(own) = rank(top) else {
+            unlisted.insert(top.to_owned());
+            continue;
+        };
+        let code = std::fs::read_to_string(file).unwrap();
+        let code = code.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+        for p in paths(code, &module) {
+            let target = p.split("::").next().unwrap_or_default();
+            if target == top {
+                continue;
+            }
+            seen += 1;
+            match rank(target) {
+                Some(r) if r < own => {}
+                Some(_) => upward.push(format!("{module} → {p}")),
+                // Macros exported at the crate root (`crate::per_backend!`).
+                None if target == "per_backend" => {}
+                None => {
+                    unlisted.insert(target.to_owned());
+                }
+            }
+        }
+    }
+    assert!(
+        seen > 200,
+        "too few imports found ({seen}): the parser is broken"
+    );
+    assert!(
+        unlisted.is_empty(),
+        "top-level modules missing from LAYERS (place them): {unlisted:?}"
+    );
+    assert!(
+        upward.is_empty(),
+        "imports of a module in the same or a higher layer:\n{}",
+        upward.join("\n")
+    );
+}
+
 #[test]
 fn the_cycle_check_sees_a_cycle() {
     // The parser on a pair that imports each other, as two modules of a tree would.

@@ -279,7 +279,7 @@ fn main() {
         line("(reusing the database and index of the previous run)\n".into());
         line("| measure | value |".into());
         line("|---|---|".into());
-        state.open_search().unwrap()
+        techex::search::open(&mut state).unwrap()
     } else {
         let started = Instant::now();
         let report = techex::imports::import(
@@ -292,7 +292,7 @@ fn main() {
         let t_import = started.elapsed();
         assert_eq!(report.rejected, 0, "{:?}", report.errors.first());
         let started = Instant::now();
-        let index = state.open_search().unwrap();
+        let index = techex::search::open(&mut state).unwrap();
         let t_index = started.elapsed();
         let n = report.created as f64;
         line("| measure | value |".into());
@@ -644,7 +644,7 @@ fn main() {
             &|_| {},
         )
         .unwrap();
-        let demo_index = demo_state.open_search().unwrap();
+        let demo_index = techex::search::open(&mut demo_state).unwrap();
         let (mut ours, mut theirs) = (0.0, 0.0);
         for j in &judged {
             let kind = Kind::parse(&j.kind).ok();

@@ -108,7 +108,7 @@ fn main() {
         &|_| {},
     )
     .unwrap();
-    let index = state.open_search().unwrap();
+    let index = techex::search::open(&mut state).unwrap();
     let f = *index.fields();
     let searcher = index.searcher();
     if let Some(q) = probe {

@@ -9,7 +9,6 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::{Caller, TokenPurpose, User, UserView};
-use super::password::check_policy;
 use super::repo;
 use super::tokens::{blocking, new_token, token_hash};
 use crate::config::Settings;
@@ -17,6 +16,7 @@ use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
+use crate::password::check_policy;
 use crate::state::AppState;
 use crate::validate::Email;
 

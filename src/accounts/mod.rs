@@ -4,7 +4,7 @@ pub mod extract;
 pub mod handlers;
 pub mod mail;
 pub mod model;
-pub mod password;
+
 pub mod repo;
 pub mod service;
 pub mod throttle;

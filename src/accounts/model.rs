@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::users;
 use crate::db::text_enum::text_enum;
+pub use crate::locale::Locale;
 
 text_enum! {
     /// Platform role. Organisation roles are separate (see `organizations`).
@@ -27,33 +28,6 @@ impl Role {
     /// Moderators and admins both moderate.
     pub fn can_moderate(self) -> bool {
         Self::MODERATING.contains(&self)
-    }
-}
-
-text_enum! {
-    /// Language of the interface and of the emails a person receives, and of a listing's
-    /// content.
-    pub enum Locale as "a supported locale" {
-        Vi = "vi",
-        En = "en",
-    }
-}
-
-impl Locale {
-    /// The other of the two languages: where listings that share only concepts with a
-    /// text are looked for.
-    pub fn other(self) -> Locale {
-        match self {
-            Self::Vi => Self::En,
-            Self::En => Self::Vi,
-        }
-    }
-}
-
-/// Vietnamese, the exchange's own language, for whoever or whatever has not said otherwise.
-impl Default for Locale {
-    fn default() -> Self {
-        Self::Vi
     }
 }
 

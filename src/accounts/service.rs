@@ -6,12 +6,12 @@ use super::model::{
     utc, Caller, ChangePasswordRequest, Locale, LoginRequest, LoginResponse, NewUser,
     RegisterRequest, Role, UpdateMeRequest, UserView,
 };
-use super::password::check_policy;
 use super::repo;
 use super::throttle::{self, Subject};
 use super::tokens::{blocking, new_token, token_hash};
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
+use crate::password::check_policy;
 use crate::state::AppState;
 use crate::validate::{clean_text, text, Email};
 

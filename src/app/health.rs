@@ -27,7 +27,7 @@ pub struct Checks {
 /// What keeps the index from serving current results, if anything: a dead or failing
 /// indexer (with its reason), or a rebuild still catching up.
 fn index_state(state: &AppState) -> Option<String> {
-    let index = state.search.as_ref()?;
+    let index = crate::search::opened(state)?;
     if let Some(fault) = index.indexer_fault() {
         return Some(fault);
     }

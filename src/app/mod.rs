@@ -28,7 +28,7 @@ impl Application {
 
     /// Opens the search index, starts its indexer, binds and builds the server.
     pub fn start(mut state: AppState) -> anyhow::Result<Self> {
-        let index = state.open_search()?;
+        let index = crate::search::open(&mut state)?;
         index.set_result_cache(state.settings.search.result_cache_entries);
         index.spawn_indexer(Duration::from_millis(
             state.settings.search.refresh_interval_ms,

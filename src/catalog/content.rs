@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::{JsonList, Kind, ListingData};
-use super::taxonomy;
 use crate::accounts::model::Locale;
 use crate::http::error::{FieldError, Violations};
+use crate::taxonomy;
 use crate::validate::{clean_text, text, Email};
 
 pub const TITLE_MIN: usize = 5;

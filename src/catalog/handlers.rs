@@ -11,13 +11,13 @@ use utoipa::ToSchema;
 
 use super::model::{Action, Kind};
 use super::service::{self, ListQuery, ListingView, QueueQuery, TransitionRequest};
-use super::taxonomy::{self, Term};
 use crate::accounts::extract::MaybeCaller;
 use crate::accounts::model::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, ApiJson, ApiQuery};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
+use crate::taxonomy::{self, Term};
 
 /// The version in `If-Match`: `"3"`, `W/"3"` or `3`.
 fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {

@@ -4,9 +4,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::accounts::model::Locale;
-use crate::actor::Owner;
 use crate::db::schema::listings;
 use crate::db::text_enum::text_enum;
+use crate::organizations::actor::Owner;
 
 text_enum! {
     /// Which catalogue a listing belongs to.

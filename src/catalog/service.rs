@@ -10,10 +10,10 @@ use super::content::{known_keys, Content, Context};
 use super::model::{Action, EventAction, Kind, ListingRow, NewListing, Status};
 use super::repo::{self, Filter, Scope, Sort};
 use crate::accounts::model::Caller;
-use crate::actor::{Acting, Actor};
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, FieldError, Violations};
 use crate::http::page::page;
+use crate::organizations::actor::{Acting, Actor};
 use crate::organizations::repo as org_repo;
 use crate::state::AppState;
 
@@ -521,7 +521,7 @@ pub async fn list(
     let field = v
         .optional("field", q.field, |s| {
             let s = s.trim().to_owned();
-            if super::taxonomy::is_field_code(&s) {
+            if crate::taxonomy::is_field_code(&s) {
                 Ok(s)
             } else {
                 Err(format!(
@@ -532,7 +532,7 @@ pub async fn list(
         .flatten();
     let priority_area = v
         .optional("priority_area", q.priority_area, |s| {
-            super::taxonomy::priority_area(s.trim()).map(str::to_owned)
+            crate::taxonomy::priority_area(s.trim()).map(str::to_owned)
         })
         .flatten();
     let sort = match q.sort.as_deref().map(str::trim) {

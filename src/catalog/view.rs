@@ -10,9 +10,9 @@ use super::content::Content;
 use super::model::{Action, Kind, ListingRow, Status};
 use super::repo::Scope;
 use crate::accounts::model::utc;
-use crate::actor::Actor;
 use crate::db::DbConn;
 use crate::http::error::ApiError;
+use crate::organizations::actor::Actor;
 use crate::organizations::model::OrgType;
 use crate::organizations::repo::{self as organizations, OrgBrief};
 

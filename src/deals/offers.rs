@@ -8,11 +8,11 @@ use super::model::{DealAction, DealStatus, EventKind, NewOffer, OfferRow, OfferS
 use super::notify::offer_ctx;
 use super::repo::{self, DealChange};
 use crate::accounts::model::Caller;
-use crate::catalog::taxonomy;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::{format, Event};
 use crate::state::AppState;
+use crate::taxonomy;
 use crate::validate::optional_text;
 
 use super::rules::allowed;

@@ -2,8 +2,8 @@
 
 use super::model::{DealAction, DealRow, DealStatus, Side};
 use super::repo::DealScope;
-use crate::actor::{Actor, Owner};
 use crate::http::error::ApiError;
+use crate::organizations::actor::{Actor, Owner};
 
 /// Where an [`Actor`] stands in a deal.
 pub trait DealAccess {

@@ -16,12 +16,12 @@ use super::model::{
 use super::notify::{deal_ctx, tell};
 use super::repo::{self, DealChange};
 use crate::accounts::model::Caller;
-use crate::actor::{Acting, Actor};
 use crate::catalog::model::{Kind, ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::notify::{format, Event};
+use crate::organizations::actor::{Acting, Actor};
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 

@@ -15,11 +15,11 @@ use super::repo::{self, DealChange};
 use super::rules::{check, deal_not_found, DealAccess};
 use super::views::{listing_of, view, DealView};
 use crate::accounts::model::{Caller, Locale};
-use crate::actor::Actor;
 use crate::catalog::model::ListingRow;
 use crate::db::{self, DbConn};
 use crate::http::error::ApiError;
 use crate::notify::Event;
+use crate::organizations::actor::Actor;
 use crate::organizations::repo as organizations;
 use crate::state::AppState;
 

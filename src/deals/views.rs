@@ -14,12 +14,12 @@ use super::model::{
 use super::repo::{self, DealFilter, Person};
 use super::rules::{allowed, deal_not_found, DealAccess};
 use crate::accounts::model::{utc, Caller};
-use crate::actor::Actor;
 use crate::catalog::model::{Kind, ListingRow};
 use crate::catalog::repo as listings;
 use crate::db::DbConn;
 use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
+use crate::organizations::actor::Actor;
 use crate::organizations::model::OrgType;
 use crate::organizations::repo as organizations;
 use crate::organizations::repo::OrgContact;

@@ -71,7 +71,7 @@ async fn run(
     v.finish()?;
     let locale = language.or_account(viewer.0);
     let row = visible_row(&state, viewer.0, source_kind, id).await?;
-    let index = state.search()?;
+    let index = crate::search::index(&state)?;
     let source = MatchSource {
         kind: source_kind,
         id: row.id,

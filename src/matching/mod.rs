@@ -19,13 +19,13 @@ use utoipa::ToSchema;
 
 use crate::accounts::model::Locale;
 use crate::catalog::model::{Kind, ListingRow};
-use crate::catalog::taxonomy;
 use crate::notify::format;
 use crate::search::analysis::{folded, is_stopword, pairs, pairs_of};
 use crate::search::glossary;
 use crate::search::query::{card_of, term_query, HitOrg, W_BODY, W_KEYWORDS, W_SUMMARY, W_TITLE};
 use crate::search::schema::Card;
 use crate::search::{SearchError, SearchIndex};
+use crate::taxonomy;
 
 mod shared;
 use shared::{shared_terms, SourceWords};

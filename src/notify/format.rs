@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 
-use crate::accounts::model::Locale;
-use crate::catalog::taxonomy::TRANSFER_MODES;
+use crate::locale::Locale;
+use crate::taxonomy::TRANSFER_MODES;
 
 fn group(n: u64, sep: char) -> String {
     let digits = n.to_string();

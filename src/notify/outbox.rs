@@ -10,12 +10,12 @@ use serde::Serialize;
 
 use super::prefs;
 use super::templates::{self, Category, Event};
-use crate::accounts::model::Locale;
 use crate::config::Settings;
 use crate::db::schema::outbox as ob;
 use crate::db::text_enum::text_enum;
 use crate::db::{self, DbConn};
 use crate::http::error::ApiError;
+use crate::locale::Locale;
 use crate::per_backend;
 
 text_enum! {

@@ -7,8 +7,8 @@ use std::sync::LazyLock;
 use minijinja::{context, AutoEscape, Environment};
 use serde::Serialize;
 
-use crate::accounts::model::Locale;
 use crate::db::text_enum::text_enum;
+use crate::locale::Locale;
 
 /// Which optional emails an event belongs to; account mail always goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

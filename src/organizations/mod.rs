@@ -1,5 +1,6 @@
 //! Organisations and their members.
 
+pub mod actor;
 pub mod handlers;
 pub mod model;
 pub mod repo;

@@ -8,10 +8,10 @@ use super::model::{
 use super::repo::{self, Filter};
 use crate::accounts::model::Caller;
 use crate::accounts::repo as accounts_repo;
-use crate::actor::Actor;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
+use crate::organizations::actor::Actor;
 use crate::state::AppState;
 use crate::validate::{optional_text, text, web_url, Email};
 use chrono::NaiveDateTime;

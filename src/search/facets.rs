@@ -21,7 +21,7 @@ use tantivy::columnar::{ColumnIndex, ColumnValues};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::catalog::model::Kind;
-use crate::catalog::taxonomy;
+use crate::taxonomy;
 
 /// Matches per segment counted one by one before sampling starts.
 pub const EXACT_UP_TO: u32 = 4096;

@@ -30,7 +30,7 @@ use tantivy::tokenizer::{TokenStream, Tokenizer};
 use super::analysis::nfc;
 pub use super::fold::tone_key;
 use super::fold::{spellings, FoldTokenizer, MEMO_LIMIT};
-use crate::catalog::taxonomy;
+use crate::taxonomy;
 
 const SOURCES: &[(&str, &str)] = &[
     ("agriculture", include_str!("glossary/agriculture.tsv")),

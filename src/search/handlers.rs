@@ -8,10 +8,10 @@ use super::query::{Filters, Request, SearchResponse, SortBy, Suggestion};
 use crate::accounts::extract::{AcceptLanguage, MaybeCaller};
 use crate::accounts::model::Locale;
 use crate::catalog::model::Kind;
-use crate::catalog::taxonomy;
 use crate::http::error::{ApiError, Problem, Violations};
 use crate::http::extract::ApiQuery;
 use crate::http::page::{page_within, Page, DEFAULT_LIMIT};
+use crate::taxonomy;
 
 /// How deep a search can be paged.
 const MAX_SEARCH_OFFSET: i64 = 10_000;
@@ -180,7 +180,7 @@ pub async fn search(
     q: ApiQuery<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let req = request(q.0, language.or_account(viewer.0))?;
-    let index = state.search()?;
+    let index = crate::search::index(&state)?;
     let res = tokio::task::spawn_blocking(move || index.search(&req))
         .await
         .map_err(ApiError::internal)?
@@ -229,7 +229,7 @@ pub async fn suggest(
         v.add("limit", "must be between 1 and 20");
     }
     v.finish()?;
-    let index = state.search()?;
+    let index = crate::search::index(&state)?;
     let items = tokio::task::spawn_blocking(move || index.suggest(&text, kind, limit))
         .await
         .map_err(ApiError::internal)?

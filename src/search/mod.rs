@@ -33,6 +33,8 @@ use crate::catalog::model::{ListingRow, Status};
 use crate::catalog::repo as listings;
 use crate::db::schema::{listing_changes as lc, listings as l};
 use crate::db::Db;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 
 const STAMP_FILE: &str = "techex-schema-version";
 /// What the index folder is stamped with: the schema version, and a fingerprint of the
@@ -513,4 +515,27 @@ impl SearchIndex {
             *w = handle;
         }
     }
+}
+
+/// Opens this process's index into `state` (rebuilding it from the database when
+/// needed), or answers the one already open.
+pub fn open(state: &mut AppState) -> anyhow::Result<Arc<SearchIndex>> {
+    if let Some(index) = opened(state) {
+        return Ok(index);
+    }
+    let index = SearchIndex::open(&state.settings.search.index_dir, state.db.clone())?;
+    let shared: Arc<dyn std::any::Any + Send + Sync> = index.clone();
+    state.search = Some(shared);
+    Ok(index)
+}
+
+/// The index open in this process, if any.
+pub fn opened(state: &AppState) -> Option<Arc<SearchIndex>> {
+    state.search.clone()?.downcast::<SearchIndex>().ok()
+}
+
+/// The index, or 503 where this process has none.
+pub fn index(state: &AppState) -> Result<Arc<SearchIndex>, ApiError> {
+    opened(state)
+        .ok_or_else(|| ApiError::Unavailable("the search index is not open in this process".into()))
 }

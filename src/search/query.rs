@@ -31,7 +31,7 @@ use super::schema::{Card, CardOrg, Fields};
 use super::{SearchError, SearchIndex};
 use crate::accounts::model::Locale;
 use crate::catalog::model::Kind;
-use crate::catalog::taxonomy;
+use crate::taxonomy;
 
 /// How many of the best matches on the whole text get the bonuses added before the final
 /// sort (or more, for a deep page).

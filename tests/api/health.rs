@@ -61,7 +61,7 @@ async fn not_ready_while_the_indexer_cannot_keep_the_index_in_sync() {
             Ok(())
         })
     };
-    let index = app.state.search.clone().unwrap();
+    let index = techex::search::opened(&app.state).unwrap();
     // The change feed the indexer reads is gone: every pass fails.
     sql("ALTER TABLE listing_changes RENAME TO listing_changes_away")
         .await

@@ -31,7 +31,7 @@ pub struct TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(s) = &self.state.search {
+        if let Some(s) = techex::search::opened(&self.state) {
             s.shutdown();
         }
     }
@@ -175,10 +175,11 @@ impl TestApp {
     /// one on the same database and index folder, adjusted by `adjust`.
     pub async fn restart(mut self, adjust: impl FnOnce(&mut Settings)) -> Self {
         self.server.stop(false).await;
-        if let Some(s) = self.state.search.take() {
+        if let Some(s) = techex::search::opened(&self.state) {
             // Stops the indexer and releases the index folder's writer lock.
             s.shutdown();
         }
+        self.state.search = None;
         let dir = tempfile::tempdir().expect("temp dir");
         let dir = std::mem::replace(&mut self.dir, dir);
         let mut settings = self.settings.clone();
@@ -188,7 +189,7 @@ impl TestApp {
 
     /// Runs the indexer until it has nothing left to apply.
     pub async fn sync_search(&self) {
-        let index = self.state.search.clone().expect("search index open");
+        let index = techex::search::opened(&self.state).expect("search index open");
         tokio::task::spawn_blocking(move || while index.sync_once().expect("indexer pass") > 0 {})
             .await
             .expect("indexer task");

@@ -389,7 +389,7 @@ async fn a_stopped_and_restarted_indexer_ends_consistent_with_the_database() {
     };
     assert_eq!(upload(&app, import.clone()).await.unwrap().status(), 200);
     // Applied once and committed with its position.
-    let index = app.state.search.clone().unwrap();
+    let index = techex::search::opened(&app.state).unwrap();
     tokio::task::spawn_blocking(move || index.sync_once().unwrap())
         .await
         .unwrap();

@@ -10,7 +10,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
 
 use crate::config::Argon2Settings;
 
-const COMMON: &str = include_str!("common_passwords.txt");
+const COMMON: &str = include_str!("accounts/common_passwords.txt");
 const MAX_PASSWORD_CHARS: usize = 256;
 
 fn common_passwords() -> &'static HashSet<String> {
