@@ -106,6 +106,7 @@ pub struct SmtpSettings {
     pub username: String,
     pub password: Secret,
     pub timeout_seconds: u64,
+    pub message_deadline_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

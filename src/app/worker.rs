@@ -2,27 +2,36 @@
 //! `serve` (unless `worker.enabled = false`) and alone as `techex worker`; any number may
 //! run against one PostgreSQL database.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::notify::worker::deliver_batch;
 use crate::state::AppState;
 
-/// Runs until the process ends: deliveries whenever woken or every poll interval, deal
-/// sweeps every sweep interval.
+/// Runs until the process ends: deliveries whenever woken or every poll interval, and,
+/// beside them, deal sweeps every sweep interval (a slow mail server never holds up the
+/// reminders and expiries).
 pub async fn run(state: AppState) {
+    tracing::info!(mailer = ?state.mailer, "worker started");
+    tokio::join!(deliveries(state.clone()), sweeps(state));
+}
+
+async fn sweeps(state: AppState) {
+    let every = Duration::from_millis(state.settings.deals.sweep_interval_ms.max(10));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = crate::deals::sweep(&state).await {
+            tracing::warn!(error = %e, "deal sweep failed");
+        }
+    }
+}
+
+async fn deliveries(state: AppState) {
     let mailer = state.mailer.clone();
     let poll = Duration::from_millis(state.settings.email.outbox.poll_interval_ms.max(10));
-    let sweep_every = Duration::from_millis(state.settings.deals.sweep_interval_ms.max(10));
     let batch = usize::try_from(state.settings.email.outbox.batch_size).unwrap_or(1);
-    let mut last_sweep: Option<Instant> = None;
-    tracing::info!(?mailer, "worker started");
     loop {
-        if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
-            if let Err(e) = crate::deals::sweep(&state).await {
-                tracing::warn!(error = %e, "deal sweep failed");
-            }
-            last_sweep = Some(Instant::now());
-        }
         let claimed = match deliver_batch(&state.db, &state.settings, &mailer).await {
             Ok(n) => n,
             Err(e) => {
@@ -33,12 +42,9 @@ pub async fn run(state: AppState) {
         if claimed >= batch {
             continue;
         }
-        let until_sweep = last_sweep
-            .map(|t| sweep_every.saturating_sub(t.elapsed()))
-            .unwrap_or_default();
         tokio::select! {
             _ = state.outbox_wake.notified() => {}
-            _ = tokio::time::sleep(poll.min(until_sweep.max(Duration::from_millis(10)))) => {}
+            _ = tokio::time::sleep(poll) => {}
         }
     }
 }

@@ -8,7 +8,7 @@ use super::model::{DealAction, DealStatus, EventKind, NewOffer, OfferRow, OfferS
 use super::notify::offer_ctx;
 use super::repo::{self, DealChange};
 use crate::accounts::model::Caller;
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::http::error::{ApiError, Violations};
 use crate::notify::{format, Event};
 use crate::state::AppState;
@@ -83,7 +83,7 @@ pub async fn offer(
         id,
         Some(DealAction::Offer),
         move |conn, turn| {
-            let (deal, now) = (turn.deal, db::now());
+            let (deal, now) = (turn.deal, turn.now);
             let superseded: Vec<i64> = repo::offers(conn, deal.id)?
                 .into_iter()
                 .filter(|o| o.status == OfferStatus::Open)
@@ -200,7 +200,7 @@ pub async fn accept_offer(
 ) -> Result<DealView, ApiError> {
     act(state, caller, id, None, move |conn, turn| {
         let offer = answerable(conn, turn, offer_id)?;
-        let now = db::now();
+        let now = turn.now;
         repo::decide_offer(conn, offer.id, OfferStatus::Accepted, turn.user_id, now)?;
         turn.take(
             conn,
@@ -242,7 +242,7 @@ pub async fn reject_offer(
     let note = parse_note(req.note)?;
     act(state, caller, id, None, move |conn, turn| {
         let offer = answerable(conn, turn, offer_id)?;
-        let now = db::now();
+        let now = turn.now;
         repo::decide_offer(conn, offer.id, OfferStatus::Rejected, turn.user_id, now)?;
         let maker = offer.side;
         turn.take(

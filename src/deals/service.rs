@@ -187,7 +187,7 @@ pub fn start(
 
 pub async fn accept(state: &AppState, caller: Caller, id: i64) -> Result<DealView, ApiError> {
     act(state, caller, id, Some(DealAction::Accept), |conn, turn| {
-        let now = db::now();
+        let now = turn.now;
         turn.take(
             conn,
             Transition {
@@ -246,7 +246,7 @@ pub async fn decline(
         id,
         Some(DealAction::Decline),
         move |conn, turn| {
-            let now = db::now();
+            let now = turn.now;
             turn.take(
             conn,
             Transition {
@@ -332,7 +332,7 @@ async fn end(
     };
     let note = parse_note(req.note)?;
     act(state, caller, id, Some(action), move |conn, turn| {
-        let now = db::now();
+        let now = turn.now;
         repo::close_open_offers(conn, turn.deal.id, OfferStatus::Superseded, None, now)?;
         turn.take(
             conn,

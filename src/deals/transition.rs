@@ -126,6 +126,8 @@ pub(super) struct Turn<'a> {
     pub side: Side,
     /// The acting account.
     pub user_id: i64,
+    /// The moment of the action: every column and row it writes carries this one time.
+    pub now: chrono::NaiveDateTime,
 }
 
 /// What an action does, for [`Turn::take`].
@@ -164,7 +166,7 @@ impl Turn<'_> {
         t: Transition,
         says: impl Fn(Locale, &Told) -> Value,
     ) -> Result<i64, ApiError> {
-        let now = db::now();
+        let now = self.now;
         let mut after = self.deal.clone();
         if let Some(change) = &t.change {
             apply(conn, self.deal, change, now)?;
@@ -246,6 +248,7 @@ where
                     listing: &listing,
                     side,
                     user_id: caller.user_id,
+                    now: db::now(),
                 };
                 work(conn, &turn)?;
                 let deal = repo::find_deal(conn, id)?.ok_or_else(deal_not_found)?;

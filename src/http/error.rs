@@ -97,7 +97,7 @@ pub enum ApiError {
     #[error("service unavailable: {0}")]
     Unavailable(String),
     /// Our own failure: logged with its whole chain of causes, never shown.
-    #[error("internal error")]
+    #[error("internal error: {}", chain(.0.as_ref()))]
     Internal(#[source] Cause),
 }
 

@@ -33,7 +33,8 @@ pub struct Kept {
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// An SMTP relay, and the most one message may take.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, Duration),
     File(AsyncFileTransport<Tokio1Executor>),
     /// Every message kept, in delivery order; a watch channel, so that a test can await
     /// the next delivery instead of polling.
@@ -43,7 +44,7 @@ pub enum Mailer {
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Smtp(_) => "Mailer::Smtp",
+            Self::Smtp(..) => "Mailer::Smtp",
             Self::File(_) => "Mailer::File",
             Self::Memory(_) => "Mailer::Memory",
         })
@@ -86,7 +87,10 @@ impl Mailer {
                     ));
                 }
                 let transport: AsyncSmtpTransport<Tokio1Executor> = builder.build();
-                Self::Smtp(transport)
+                Self::Smtp(
+                    transport,
+                    Duration::from_secs(smtp.message_deadline_seconds.max(1)),
+                )
             }
         })
     }
@@ -110,13 +114,16 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Self::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Transient(e.to_string())
-                }
-            }),
+            Self::Smtp(t, deadline) => match tokio::time::timeout(*deadline, t.send(message)).await
+            {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                Ok(Err(e)) => Err(SendError::Transient(e.to_string())),
+                Err(_) => Err(SendError::Transient(format!(
+                    "the SMTP server did not finish within {} s",
+                    deadline.as_secs()
+                ))),
+            },
             Self::File(t) => t
                 .send(message)
                 .await

@@ -42,11 +42,15 @@ pub struct Recipient {
 pub struct OutboxRow {
     pub id: i64,
     pub dedup_key: String,
-    pub template: Event,
+    /// The event's name as the node that queued it spelt it. Kept as text: the message
+    /// was rendered when queued, so a worker that does not know a newer event still
+    /// delivers it (one unknown row must not stop every delivery of a rolling upgrade).
+    pub template: String,
     pub recipient_user_id: Option<i64>,
     pub to_address: String,
     pub to_name: Option<String>,
-    pub locale: Locale,
+    /// As the queueing node wrote it (see `template`).
+    pub locale: String,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
@@ -184,15 +188,18 @@ pub fn claim(
 }
 
 /// Account mail carries single-use links: once delivered, the stored copy loses them.
-fn carries_secret(template: Event) -> bool {
-    matches!(template, Event::VerifyEmail | Event::PasswordReset)
+fn carries_secret(template: &str) -> bool {
+    matches!(
+        Event::parse(template),
+        Ok(Event::VerifyEmail | Event::PasswordReset)
+    )
 }
 
 pub fn mark_sent(conn: &mut DbConn, row: &OutboxRow, now: NaiveDateTime) -> QueryResult<usize> {
     let target = ob::table
         .filter(ob::id.eq(row.id))
         .filter(ob::status.eq(OutboxStatus::Pending));
-    if carries_secret(row.template) {
+    if carries_secret(&row.template) {
         diesel::update(target)
             .set((
                 ob::status.eq(OutboxStatus::Sent),

@@ -234,7 +234,7 @@ pub fn brokers_among(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
     }
     org::table
         .filter(org::id.eq_any(ids.to_vec()))
-        .filter(org::org_type.eq(OrgType::Broker.as_str()))
+        .filter(org::org_type.eq(OrgType::Broker))
         .select(org::id)
         .load(conn)
 }

@@ -471,7 +471,7 @@ async fn declined_with_a_reason_and_withdrawn() {
         .run(|conn| {
             Ok(techex::notify::outbox::all(conn, 1000)?
                 .into_iter()
-                .filter(|r| r.template == techex::notify::Event::DealWithdrawn)
+                .filter(|r| r.template == techex::notify::Event::DealWithdrawn.as_str())
                 .map(|r| r.to_address)
                 .collect())
         })

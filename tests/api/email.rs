@@ -459,3 +459,73 @@ async fn concurrent_workers_claim_each_message_once_and_nothing_is_queued_twice(
     assert_eq!(claimed, 60, "a message was claimed twice");
     assert_eq!(all.len(), 60);
 }
+
+/// An SMTP server that accepts the first connection and never says a word on it, and
+/// passes every later connection on to the real server at `to`.
+async fn stall_first_then_forward(to: u16) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut stalled = Vec::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            if stalled.is_empty() {
+                stalled.push(client); // held open, silent, until the test ends
+                continue;
+            }
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_mail_server_that_stalls_fails_that_attempt_and_the_next_message_goes() {
+    let sink = Sink::start();
+    let port = stall_first_then_forward(sink.port).await;
+    let app = TestApp::spawn_with(|s| {
+        driven(s, port);
+        // One message per pass; the per-step timeout alone would wait far longer.
+        s.email.outbox.batch_size = 1;
+        s.email.smtp.timeout_seconds = 600;
+        s.email.smtp.message_deadline_seconds = 1;
+    })
+    .await;
+    let people = ["an@example.vn", "binh@example.vn"];
+    for p in people {
+        register(&app, p, "vi").await;
+    }
+    // The first attempt meets the silent server: it ends at the deadline, counted as a
+    // failure to retry, and the pass returns.
+    let pass = techex::notify::worker::deliver_batch(
+        &app.state.db,
+        &app.state.settings,
+        &app.state.mailer,
+    );
+    let claimed = tokio::time::timeout(Duration::from_secs(60), pass)
+        .await
+        .expect("a stalled server must not hold the delivery pass")
+        .unwrap();
+    assert_eq!(claimed, 1);
+    let pending = rows(&app, OutboxStatus::Pending).await;
+    assert_eq!(pending.len(), 2);
+    let failed: Vec<&OutboxRow> = pending.iter().filter(|r| r.attempts == 1).collect();
+    assert_eq!(failed.len(), 1, "{pending:?}");
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("did not finish within 1 s")),
+        "{:?}",
+        failed[0].last_error
+    );
+    assert!(failed[0].locked_until.is_none(), "the lease is released");
+    // The next messages go through: each person gets theirs once.
+    drive(&app, "both sent", |c, _| c.sent == 2 && c.pending == 0).await;
+    for p in people {
+        assert_eq!(sink.wait_for(p, 1).await.len(), 1, "{p}");
+    }
+}
