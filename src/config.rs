@@ -55,6 +55,8 @@ pub struct ServerSettings {
     pub port: u16,
     pub workers: usize,
     pub body_limit_bytes: usize,
+    pub head_timeout_ms: u64,
+    pub body_timeout_ms: u64,
     pub public_url: String,
     pub trust_forwarded_for: bool,
     pub server_timing: bool,

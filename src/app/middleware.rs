@@ -47,6 +47,11 @@ pub async fn request_log(
     let timing = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|s| s.settings.server.server_timing);
+    // What a browser may do with the answer: authenticated answers and sign-in are never
+    // stored; the explorer under /docs may run its own scripts, nothing else may run any.
+    let private =
+        req.headers().contains_key(header::AUTHORIZATION) || path.starts_with("/api/v1/auth/");
+    let docs = path == "/docs" || path.starts_with("/docs/");
     let usage = Arc::new(DbUsage::default());
     let result = usage.clone().measure(next.call(req).instrument(span)).await;
     let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
@@ -57,6 +62,7 @@ pub async fn request_log(
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, v);
             }
+            secure(res.headers_mut(), private, docs);
             if timing {
                 let value = format!("db;desc=\"{db_queries} queries\";dur={db_ms}");
                 if let Ok(v) = HeaderValue::from_str(&value) {
@@ -75,6 +81,35 @@ pub async fn request_log(
             tracing::error!(%method, %path, status, latency_ms, db_queries, db_ms, request_id = %id, error = %e, "request");
             Err(e)
         }
+    }
+}
+
+/// The security headers every answer carries.
+fn secure(h: &mut actix_web::http::header::HeaderMap, private: bool, docs: bool) {
+    let csp = if docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    };
+    let set =
+        |h: &mut actix_web::http::header::HeaderMap, name: HeaderName, value: &'static str| {
+            if !h.contains_key(&name) {
+                h.insert(name, HeaderValue::from_static(value));
+            }
+        };
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::CONTENT_SECURITY_POLICY, csp);
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if private {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 }
 

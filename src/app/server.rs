@@ -2,6 +2,7 @@
 //! OpenAPI document and its explorer.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress, ErrorHandlers};
@@ -11,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{health, middleware, openapi};
 use crate::http::error::ApiError;
-use crate::http::extract::BodyLimit;
+use crate::http::extract::{BodyLimit, BodyTimeout};
 use crate::http::route::{self, ApiRoute};
 use crate::state::AppState;
 use crate::{accounts, catalog, deals, imports, matching, me, organizations, search};
@@ -87,7 +88,12 @@ pub fn api_routes() -> Vec<ApiRoute> {
 /// OpenAPI document's route too, ahead of the API scope) and the API table in its scope.
 fn routes(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi) {
     route::register(cfg, root_routes());
-    cfg.service(SwaggerUi::new(SWAGGER_UI).url(OPENAPI_JSON, openapi));
+    // No outside validator: the explorer works offline and calls no one.
+    cfg.service(
+        SwaggerUi::new(SWAGGER_UI)
+            .url(OPENAPI_JSON, openapi)
+            .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+    );
     cfg.service(web::scope(API_PREFIX).configure(|cfg| route::register(cfg, api_routes())));
 }
 
@@ -100,11 +106,16 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     let limit = state.settings.server.body_limit_bytes;
     let data = web::Data::new(state);
     let body_limit = web::Data::new(BodyLimit(limit));
+    let body_timeout = web::Data::new(BodyTimeout(Duration::from_millis(
+        data.settings.server.body_timeout_ms.max(1),
+    )));
+    let head_timeout = Duration::from_millis(data.settings.server.head_timeout_ms.max(1));
     let openapi = openapi::ApiDoc::openapi();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(body_limit.clone())
+            .app_data(body_timeout.clone())
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 ApiError::NotFound {
@@ -127,6 +138,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .default_service(web::to(unknown_route))
     })
     .workers(workers)
+    .client_request_timeout(head_timeout)
     .listen(listener)?
     .run();
     Ok(server)

@@ -87,6 +87,9 @@ pub enum ApiError {
     VersionRequired,
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The client took longer than allowed to send its body.
+    #[error("the request body did not arrive within {seconds} s")]
+    RequestTimeout { seconds: f64 },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{detail}")]
@@ -173,6 +176,7 @@ impl ApiError {
                 detail: "this resource does not accept that HTTP method".into(),
             },
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge { limit: 0 },
+            StatusCode::REQUEST_TIMEOUT => Self::RequestTimeout { seconds: 0.0 },
             s if s.is_server_error() => Self::internal(format!("status {s}")),
             s => Self::BadRequest {
                 code: "bad_request",
@@ -194,6 +198,7 @@ impl ApiError {
             Self::VersionRequired => "version_required",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::RequestTimeout { .. } => "request_timeout",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "service_unavailable",
@@ -211,6 +216,10 @@ impl ApiError {
                 format!("the request body is larger than the limit of {limit} bytes")
             }
             Self::PayloadTooLarge { .. } => "the request body is too large".into(),
+            Self::RequestTimeout { seconds } if *seconds > 0.0 => {
+                format!("the request did not arrive within {seconds} s: the connection is closed")
+            }
+            Self::RequestTimeout { .. } => "the request did not arrive in time".into(),
             // Never leak what failed inside.
             Self::Unavailable(_) => {
                 "the service is temporarily unable to answer; try again shortly".into()
@@ -269,6 +278,7 @@ impl ResponseError for ApiError {
             Self::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
             Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -297,6 +307,10 @@ impl ResponseError for ApiError {
             }
             Self::Unauthenticated { .. } => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // The rest of the body may still be on its way: the connection is not reused.
+            Self::RequestTimeout { .. } => {
+                res.force_close();
             }
             _ => {}
         }

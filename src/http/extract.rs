@@ -20,6 +20,38 @@ const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
+/// How long a client may take to send a request body, shared as app data.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
+impl BodyTimeout {
+    /// The request's allowance (30 s where none is configured).
+    pub fn of(req: &HttpRequest) -> std::time::Duration {
+        req.app_data::<web::Data<BodyTimeout>>()
+            .map_or(std::time::Duration::from_secs(30), |t| t.0)
+    }
+}
+
+/// The next chunk of a body, failing with 408 once `until` has passed: a client that
+/// declares more than it sends, or sends it slowly, cannot hold a worker.
+pub async fn next_chunk(
+    payload: &mut Payload,
+    until: tokio::time::Instant,
+    allowed: std::time::Duration,
+) -> Option<Result<web::Bytes, ApiError>> {
+    match tokio::time::timeout_at(until, payload.next()).await {
+        Ok(chunk) => chunk.map(|c| {
+            c.map_err(|e| ApiError::BadRequest {
+                code: "body_read_failed",
+                detail: format!("the request body could not be read: {e}"),
+            })
+        }),
+        Err(_) => Some(Err(ApiError::RequestTimeout {
+            seconds: allowed.as_secs_f64(),
+        })),
+    }
+}
+
 /// A JSON request body. Unlike actix's `Json`, every failure is a problem document:
 /// 413 over the limit, 415 for another media type, 400 for malformed JSON or invalid UTF-8,
 /// 422 naming the field for JSON of the wrong shape.
@@ -57,15 +89,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|s| s.parse().ok());
         let mut payload = payload.take();
+        let allowed = BodyTimeout::of(req);
         Box::pin(async move {
+            let until = tokio::time::Instant::now() + allowed;
             let mut body = web::BytesMut::new();
             let mut seen = 0usize;
             let mut too_large = declared.is_some_and(|n| n > limit);
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest {
-                    code: "body_read_failed",
-                    detail: format!("the request body could not be read: {e}"),
-                })?;
+            while let Some(chunk) = next_chunk(&mut payload, until, allowed).await {
+                let chunk = chunk?;
                 seen += chunk.len();
                 if seen > limit {
                     too_large = true;

@@ -3,15 +3,14 @@
 use std::io::{BufReader, Seek, Write};
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
-use futures_util::StreamExt;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{export_page, import, ExportKind, ImportReport};
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{next_chunk, ApiQuery, BodyTimeout};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
@@ -29,7 +28,8 @@ use crate::state::AppState;
 pub async fn upload(
     state: web::Data<AppState>,
     caller: Caller,
-    mut payload: web::Payload,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     if !caller.role.can_moderate() {
         return Err(ApiError::forbidden("imports are for moderators"));
@@ -38,11 +38,11 @@ pub async fn upload(
     // Spool to a temporary file: memory stays flat whatever the upload's size.
     let mut file = tempfile::tempfile().map_err(ApiError::internal)?;
     let mut size = 0usize;
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            code: "body_read_failed",
-            detail: format!("the upload could not be read: {e}"),
-        })?;
+    let allowed = BodyTimeout::of(&req);
+    let until = tokio::time::Instant::now() + allowed;
+    let mut payload = payload.into_inner();
+    while let Some(chunk) = next_chunk(&mut payload, until, allowed).await {
+        let chunk = chunk?;
         size += chunk.len();
         if size > limit {
             return Err(ApiError::PayloadTooLarge { limit });

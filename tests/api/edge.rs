@@ -232,3 +232,121 @@ async fn every_paged_list_reads_limit_and_offset_the_same_way() {
         assert_eq!(v["errors"].as_array().map(Vec::len), Some(2), "{path}: {v}");
     }
 }
+
+/// Sends `head` and then `body` on a raw connection and reads the answer until the server
+/// closes it.
+async fn raw_exchange(app: &TestApp, head: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    // Bounded, so a server that never answers fails the test instead of hanging it.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        conn.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers and closes the connection")
+    .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_client_that_declares_more_body_than_it_sends_is_cut_off_with_408() {
+    let app = TestApp::spawn_with(|s| s.server.body_timeout_ms = 500).await;
+    let token = app
+        .privileged(
+            "kd@sokhcn.example.vn",
+            techex::accounts::model::Role::Moderator,
+        )
+        .await;
+    for (path, auth) in [
+        ("/api/v1/auth/login", String::new()),
+        (
+            "/api/v1/imports",
+            format!("Authorization: Bearer {token}\r\n"),
+        ),
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: 2000000\r\n\r\n"
+        );
+        let answer = raw_exchange(&app, &head, b"{\"email\":").await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(
+            answer.contains("\"code\":\"request_timeout\""),
+            "{path}: {answer}"
+        );
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{path}: {answer}"
+        );
+    }
+    // The server still serves everyone else.
+    assert_eq!(app.get("/health/live", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let token = app.signed_in("lan@example.vn").await;
+    let mut checked = 0;
+    for (path, token) in [
+        ("/health/live", None),
+        ("/api/v1/technologies", None),
+        ("/api/v1/search?q=nuoc", None),
+        ("/api/v1/no-such-route", None),
+        ("/api/v1/me", Some(token.as_str())),
+        ("/api/v1/me", None),
+        ("/api/v1/openapi.json", None),
+        ("/docs/", None),
+    ] {
+        let r = app.get(path, token).await;
+        let h = r.headers();
+        for (name, want) in [
+            ("x-content-type-options", Some("nosniff")),
+            ("x-frame-options", Some("DENY")),
+            ("referrer-policy", Some("no-referrer")),
+            ("content-security-policy", None),
+        ] {
+            let got = h.get(name).map(|v| v.to_str().unwrap().to_owned());
+            assert!(got.is_some(), "{path}: no {name}");
+            if let Some(want) = want {
+                assert_eq!(got.as_deref(), Some(want), "{path}: {name}");
+            }
+        }
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        if !path.starts_with("/docs") {
+            assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
+        }
+        if token.is_some() {
+            assert_eq!(h["cache-control"], "no-store", "{path}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+    // The explorer loads, and asks no outside validator.
+    assert_eq!(app.get("/docs/", None).await.status(), 200);
+    let init = app
+        .get("/docs/swagger-initializer.js", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        init.contains("\"validatorUrl\": \"none\"") || init.contains("\"validatorUrl\":\"none\""),
+        "{init}"
+    );
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &serde_json::json!({"email": "lan@example.vn", "password": crate::helpers::PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    assert_eq!(login.headers()["cache-control"], "no-store");
+}
