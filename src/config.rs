@@ -76,6 +76,7 @@ pub struct SearchSettings {
     pub index_dir: PathBuf,
     pub refresh_interval_ms: u64,
     pub result_cache_entries: usize,
+    pub ready_max_lag: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,6 +22,23 @@ pub struct Health {
 pub struct Checks {
     pub database: String,
     pub search_index: String,
+    /// Listing changes the index has yet to apply (null when unknown: the database is
+    /// unreachable, or an indexer pass is running).
+    pub index_lag: Option<i64>,
+    /// Emails waiting to be delivered, and those given up on (see `techex outbox`).
+    pub outbox_pending: Option<i64>,
+    pub outbox_dead: Option<i64>,
+}
+
+/// The most the readiness probe waits for the database: an orchestrator must hear "not
+/// ready" quickly, not time out.
+const PROBE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(800);
+
+/// What the database says: the outbox counts and the index lag.
+struct Figures {
+    pending: i64,
+    dead: i64,
+    lag: Option<i64>,
 }
 
 /// What keeps the index from serving current results, if anything: a dead or failing
@@ -52,24 +69,40 @@ pub async fn live() -> HttpResponse {
         (status = 503, description = "A dependency failed; `checks` says which", body = Health),
     ))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let database = match state
-        .db
-        .run(|conn| {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SELECT 1")?;
-            Ok(())
+    let index = crate::search::opened(&state);
+    let query = state.db.run(move |conn| {
+        let position = index.and_then(|i| i.position());
+        let counts = crate::notify::outbox::counts(conn)?;
+        // A lag that cannot be read is the indexer's trouble (reported below), not the
+        // database's.
+        let lag = position.and_then(|p| crate::search::lag(conn, p).ok());
+        Ok(Figures {
+            pending: counts.pending,
+            dead: counts.dead,
+            lag,
         })
-        .await
-    {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => {
+    });
+    let (database, figures) = match tokio::time::timeout(PROBE_DEADLINE, query).await {
+        Ok(Ok(f)) => ("ok".to_owned(), Some(f)),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database check failed");
-            "unreachable".to_owned()
+            ("unreachable".to_owned(), None)
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the database did not answer in time");
+            (
+                format!("no answer within {} ms", PROBE_DEADLINE.as_millis()),
+                None,
+            )
         }
     };
+    let lag = figures.as_ref().and_then(|f| f.lag);
     let dir = state.settings.search.index_dir.clone();
     let search_index = match tokio::task::spawn_blocking(move || probe_writable(&dir)).await {
-        Ok(Ok(())) => index_state(&state).unwrap_or_else(|| "ok".to_owned()),
+        Ok(Ok(())) => index_state(&state).unwrap_or_else(|| match lag {
+            Some(n) if n > state.settings.search.ready_max_lag => format!("{n} changes behind"),
+            _ => "ok".to_owned(),
+        }),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: index folder not writable");
             "not writable".to_owned()
@@ -82,6 +115,9 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         checks: Some(Checks {
             database,
             search_index,
+            index_lag: lag,
+            outbox_pending: figures.as_ref().map(|f| f.pending),
+            outbox_dead: figures.as_ref().map(|f| f.dead),
         }),
     };
     if ready {

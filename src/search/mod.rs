@@ -247,6 +247,12 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
+    /// How far the index has applied the change log (waits for a running pass: call it
+    /// off the async threads).
+    pub fn position(&self) -> Option<i64> {
+        self.cursor.lock().ok().map(|c| c.high)
+    }
+
     /// True once the index has caught up with the database since start-up.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
@@ -538,4 +544,12 @@ pub fn opened(state: &AppState) -> Option<Arc<SearchIndex>> {
 pub fn index(state: &AppState) -> Result<Arc<SearchIndex>, ApiError> {
     opened(state)
         .ok_or_else(|| ApiError::Unavailable("the search index is not open in this process".into()))
+}
+
+/// Listing changes after `position` that the index has yet to apply.
+pub fn lag(conn: &mut crate::db::DbConn, position: i64) -> diesel::QueryResult<i64> {
+    lc::table
+        .filter(lc::seq.gt(position))
+        .count()
+        .get_result(conn)
 }

@@ -80,3 +80,17 @@ async fn not_ready_while_the_indexer_cannot_keep_the_index_in_sync() {
     let v = ready_until(&app, 200).await;
     assert_eq!(v["checks"]["search_index"], "ok");
 }
+
+#[tokio::test]
+async fn readiness_reports_the_index_lag_and_the_outbox() {
+    let app = TestApp::spawn().await;
+    app.signed_in("thu@example.vn").await; // queues a verification email
+    app.sync_search().await;
+    let r = app.get("/health/ready", None).await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let checks = &v["checks"];
+    assert_eq!(checks["index_lag"], 0, "{v}");
+    assert!(checks["outbox_pending"].as_i64().is_some(), "{v}");
+    assert_eq!(checks["outbox_dead"], 0, "{v}");
+}
