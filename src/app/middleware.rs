@@ -30,13 +30,46 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
+/// A path segment written as a number but not as an id is written (`+1`, `01`, or too
+/// large for one): the segment made `0`, an id no row has, so the route answers its own
+/// "not found" with its own code, exactly as for a missing id.
+pub fn canonical_ids(path: &str) -> Option<String> {
+    let mut changed = false;
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|seg| {
+            let digits = seg.strip_prefix('+').unwrap_or(seg);
+            let numeric = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            let canonical =
+                seg == "0" || (!seg.starts_with(['0', '+']) && seg.parse::<i64>().is_ok());
+            if numeric && !canonical {
+                changed = true;
+                "0"
+            } else {
+                seg
+            }
+        })
+        .collect();
+    changed.then(|| segments.join("/"))
+}
+
 /// One log line per request: method, path, status, latency and request id; and a span
 /// with the request id around the handling of the request.
 pub async fn request_log(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
+    if let Some(path) = canonical_ids(req.path()) {
+        let uri = match req.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        if let Ok(uri) = uri.parse::<actix_web::http::Uri>() {
+            req.head_mut().uri = uri.clone();
+            req.match_info_mut().get_mut().update(&uri);
+        }
+    }
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = req.method().to_string();
     let path = req.path().to_owned();

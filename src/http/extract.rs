@@ -212,7 +212,51 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     }
 }
 
+/// Percent-decodes one part of a query string (`+` is a space); `None` when the bytes are
+/// not UTF-8.
+fn decode_strict(raw: &str) -> Option<String> {
+    let hex = |b: u8| (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    // A parameter that is not UTF-8 is refused by name, not read as U+FFFD (which would
+    // make a search of nothing, and answer everything).
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(name) = decode_strict(name) else {
+            return Err(ApiError::invalid(
+                "query",
+                "a parameter name is not valid UTF-8",
+            ));
+        };
+        if decode_strict(value).is_none() {
+            return Err(ApiError::invalid(
+                name,
+                "is not valid UTF-8 (percent-encode UTF-8 bytes)",
+            ));
+        }
+    }
     let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize::<_, T>(de).map_err(|err| {
         let path = err.path().to_string();

@@ -350,3 +350,42 @@ async fn every_answer_carries_the_security_headers() {
     assert_eq!(login.status(), 200);
     assert_eq!(login.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn ids_are_read_strictly_and_a_bad_one_is_just_not_found() {
+    let app = TestApp::spawn().await;
+    let missing = problem(
+        app.get("/api/v1/technologies/987654", None).await,
+        404,
+        "listing_not_found",
+    )
+    .await;
+    assert!(missing["detail"].as_str().is_some());
+    for id in ["+1", "01", "007", "99999999999999999999", "0"] {
+        let path = format!("/api/v1/technologies/{id}");
+        problem(app.get(&path, None).await, 404, "listing_not_found").await;
+    }
+    let token = app.signed_in("an@example.vn").await;
+    for path in ["/api/v1/deals/+3", "/api/v1/deals/18446744073709551616"] {
+        problem(app.get(path, Some(&token)).await, 404, "deal_not_found").await;
+    }
+}
+
+#[tokio::test]
+async fn a_query_parameter_that_is_not_utf8_is_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let p = problem(
+        app.get("/api/v1/search?q=%FF%FE", None).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(crate::helpers::fields(&p), ["q"]);
+    // Percent-encoded UTF-8 is read as such.
+    assert_eq!(
+        app.get("/api/v1/search?q=n%C6%B0%E1%BB%9Bc", None)
+            .await
+            .status(),
+        200
+    );
+}
