@@ -28,25 +28,25 @@ pub const PASSWORD: &str = "demo-techex-2026";
 /// Demo accounts: (email, display name, platform role, organisation external id).
 pub const ACCOUNTS: [(&str, &str, Role, Option<&str>); 4] = [
     (
-        "kiemduyet@demo.techex.vn",
+        "kiemduyet@demo.techex.test",
         "Sở KH&CN Hà Nội — kiểm duyệt",
         Role::Moderator,
         None,
     ),
     (
-        "vien.moitruong@demo.techex.vn",
+        "vien.moitruong@demo.techex.test",
         "Viện Công nghệ Môi trường",
         Role::Member,
         Some("ORG-001"),
     ),
     (
-        "songhongxanh@demo.techex.vn",
+        "songhongxanh@demo.techex.test",
         "Nước sạch Sông Hồng Xanh",
         Role::Member,
         Some("ORG-025"),
     ),
     (
-        "techbridge@demo.techex.vn",
+        "techbridge@demo.techex.test",
         "TechBridge Việt Nam",
         Role::Member,
         Some("ORG-041"),

@@ -978,7 +978,7 @@ async fn opening_a_deal_is_validated() {
 async fn the_demo_data_shows_the_workflow() {
     let app = TestApp::spawn_demo().await;
     let password = techex::demo::PASSWORD;
-    let enterprise = app.token("songhongxanh@demo.techex.vn", password).await;
+    let enterprise = app.token("songhongxanh@demo.techex.test", password).await;
     let l: Value = app
         .get("/api/v1/deals", Some(&enterprise))
         .await
@@ -993,7 +993,7 @@ async fn the_demo_data_shows_the_workflow() {
         .map(|d| d["status"].as_str().unwrap())
         .collect();
     assert!(statuses.contains(&"negotiating") && statuses.contains(&"requested"));
-    let institute = app.token("vien.moitruong@demo.techex.vn", password).await;
+    let institute = app.token("vien.moitruong@demo.techex.test", password).await;
     let l: Value = app
         .get("/api/v1/deals?status=requested", Some(&institute))
         .await
@@ -1004,7 +1004,7 @@ async fn the_demo_data_shows_the_workflow() {
         l["items"][0]["actions"],
         json!(["accept", "decline", "message"])
     );
-    let broker = app.token("techbridge@demo.techex.vn", password).await;
+    let broker = app.token("techbridge@demo.techex.test", password).await;
     let m: Value = app
         .get("/api/v1/matches", Some(&broker))
         .await

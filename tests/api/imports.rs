@@ -356,7 +356,7 @@ async fn the_demo_data_set_is_a_living_exchange() {
     });
     // The demo accounts work and belong to their organisations.
     let token = app
-        .token("vien.moitruong@demo.techex.vn", techex::demo::PASSWORD)
+        .token("vien.moitruong@demo.techex.test", techex::demo::PASSWORD)
         .await;
     let me: Value = app
         .get("/api/v1/me", Some(&token))
@@ -366,7 +366,7 @@ async fn the_demo_data_set_is_a_living_exchange() {
         .unwrap();
     assert_eq!(me["organizations"][0]["name"], "Viện Công nghệ Môi trường");
     let moderator = app
-        .token("kiemduyet@demo.techex.vn", techex::demo::PASSWORD)
+        .token("kiemduyet@demo.techex.test", techex::demo::PASSWORD)
         .await;
     assert_eq!(
         app.get("/api/v1/moderation/queue", Some(&moderator))
