@@ -229,7 +229,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// Commands that work on an existing exchange (`outbox`, `export`, `reindex`, `worker`)
+/// refuse a SQLite file that is not there, rather than create and migrate an empty one
+/// and report zeros from it: run in the wrong folder, they say where they looked.
+fn existing(settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database.url.expose();
+    if let techex::db::DbTarget::Sqlite(path) = techex::db::DbTarget::parse(url)? {
+        if !path.exists() {
+            anyhow::bail!(
+                "there is no database at {} (database.url = {}, from {}): run this where the \
+                 exchange runs, or set TECHEX__DATABASE__URL",
+                path.display(),
+                url,
+                std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_else(|_| "this folder".into()),
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    if matches!(
+        command,
+        Command::Outbox { .. } | Command::Export { .. } | Command::Reindex | Command::Worker
+    ) {
+        existing(&settings)?;
+    }
     match command {
         Command::Serve { demo } => {
             let state = AppState::prepare(settings)?;

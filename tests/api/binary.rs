@@ -425,3 +425,29 @@ fn reindex_rebuilds_from_the_database() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn operator_commands_refuse_a_database_that_is_not_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere").join("techex.db");
+    let envs = [(
+        "TECHEX__DATABASE__URL",
+        missing.to_string_lossy().into_owned(),
+    )];
+    for args in [
+        vec!["outbox"],
+        vec!["export", "-o", "x.jsonl"],
+        vec!["reindex"],
+        vec!["worker"],
+    ] {
+        let out = run(techex(dir.path(), &envs).args(&args));
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("there is no database at") && err.contains("nowhere"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!missing.exists(), "nothing was created");
+    assert!(!dir.path().join("nowhere").exists());
+}
