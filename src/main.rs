@@ -229,6 +229,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// SIGINT or SIGTERM (what a terminal, systemd or an orchestrator sends).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 /// Commands that work on an existing exchange (`outbox`, `export`, `reindex`, `worker`)
 /// refuse a SQLite file that is not there, rather than create and migrate an empty one
 /// and report zeros from it: run in the wrong folder, they say where they looked.
@@ -345,10 +361,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 email = ?state.settings.email.transport,
                 "techex worker running"
             );
-            tokio::select! {
-                _ = techex::app::worker::run(state) => {}
-                _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
-            }
+            techex::app::worker::run_until(state, shutdown_signal()).await;
             Ok(())
         }
         Command::Outbox { retry_dead, limit } => {

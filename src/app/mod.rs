@@ -19,6 +19,11 @@ pub struct Application {
     addr: SocketAddr,
     server: actix_web::dev::Server,
     state: AppState,
+    /// The worker running inside the server, and how to tell it to stop.
+    worker: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl Application {
@@ -33,9 +38,12 @@ impl Application {
         index.spawn_indexer(Duration::from_millis(
             state.settings.search.refresh_interval_ms,
         ));
-        if state.settings.worker.enabled {
-            tokio::spawn(worker::run(state.clone()));
-        }
+        let (stop_worker, stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = state.settings.worker.enabled.then(|| {
+            tokio::spawn(worker::run_until(state.clone(), async {
+                let _ = stopped.await;
+            }))
+        });
         let addr = format!(
             "{}:{}",
             state.settings.server.host, state.settings.server.port
@@ -48,6 +56,7 @@ impl Application {
             addr,
             server,
             state,
+            worker: worker.map(|w| (stop_worker, w)),
         })
     }
 
@@ -64,8 +73,16 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests, then lets the worker
+    /// finish the messages it is sending.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some((stop, worker)) = self.worker {
+            let _ = stop.send(());
+            if let Err(e) = worker.await {
+                tracing::warn!(error = %e, "the worker ended abnormally");
+            }
+        }
+        served
     }
 }

@@ -451,3 +451,124 @@ fn operator_commands_refuse_a_database_that_is_not_there() {
     assert!(!missing.exists(), "nothing was created");
     assert!(!dir.path().join("nowhere").exists());
 }
+
+/// A gate in front of an SMTP server: tells `accepted` when a connection arrives, then
+/// holds it until `go` before passing it on to `to`.
+fn smtp_gate(to: u16) -> (u16, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (accepted_tx, accepted) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let mut first = true;
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            if first {
+                first = false;
+                let _ = accepted_tx.send(());
+                let _ = go_rx.recv();
+            }
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", to)) else {
+                return;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut c2, &mut s2));
+            std::thread::spawn(move || {
+                let (mut s, mut c) = (server, client);
+                std::io::copy(&mut s, &mut c)
+            });
+        }
+    });
+    (port, accepted, go)
+}
+
+#[tokio::test]
+async fn sigterm_during_a_send_delivers_the_message_once_before_exiting() {
+    let sink = crate::sink::Sink::start();
+    let (port, accepted, go) = smtp_gate(sink.port);
+    let cwd = tempfile::tempdir().unwrap();
+    let envs = vec![
+        ("TECHEX__SERVER__PORT", "0".to_owned()),
+        (
+            "TECHEX__DATABASE__URL",
+            cwd.path().join("techex.db").to_string_lossy().into_owned(),
+        ),
+        ("TECHEX__EMAIL__TRANSPORT", "smtp".to_owned()),
+        ("TECHEX__EMAIL__SMTP__HOST", "127.0.0.1".to_owned()),
+        ("TECHEX__EMAIL__SMTP__PORT", port.to_string()),
+    ];
+    // `serve`, with every log message passed to `logs`.
+    let mut child = techex(cwd.path(), &envs)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, logs) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let wait_for = |message: &str| loop {
+        let v = logs
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("no log line `{message}`: {e}"));
+        if v["fields"]["message"] == message {
+            return v;
+        }
+    };
+    let listening = wait_for("techex listening");
+    let base = format!(
+        "http://{}",
+        listening["fields"]["address"].as_str().unwrap()
+    );
+    let mut server = Killed(child);
+    let email = "sigterm@example.vn";
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&json!({"email": email, "password": "mây-trắng-bay-về-núi-7", "display_name": "Thử Tắt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // The worker is mid-send when the signal comes…
+    accepted
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the worker connects to the mail server");
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // …and the process stays to finish it.
+    wait_for("worker stopping: finishing the messages in hand");
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "serve left with a message in hand"
+    );
+    go.send(()).unwrap();
+    wait_for("email sent");
+    wait_for("worker stopped");
+    let mut child = std::mem::replace(&mut server.0, Command::new("true").spawn().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait()));
+    let status = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("serve exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    // Delivered once, and recorded as sent before the process ended.
+    assert_eq!(sink.wait_for(email, 1).await.len(), 1);
+    let out = run(techex(cwd.path(), &envs).arg("outbox"));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("pending 0") && report.contains("sent 1"),
+        "{report}"
+    );
+}
