@@ -17,12 +17,41 @@ pub fn clean_text(raw: &str) -> String {
     out.trim().to_owned()
 }
 
-/// Cleaned text whose length in characters lies in `min..=max`.
+/// Characters that show nothing: zero-width spaces and joiners, direction marks and
+/// embeddings, the byte-order mark, the soft hyphen.
+fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Control characters (other than line breaks and tabs) are refused, not silently
+/// dropped: they are never meant, and a client should learn that it sent them.
+fn no_controls(raw: &str) -> Result<(), String> {
+    match raw
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    {
+        Some(c) => Err(format!(
+            "must not contain control characters (found U+{:04X})",
+            u32::from(c)
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Cleaned text whose length in characters lies in `min..=max`, with at least one visible
+/// character when not empty.
 pub fn text(raw: &str, min: usize, max: usize) -> Result<String, String> {
+    no_controls(raw)?;
     let s = clean_text(raw);
     let n = s.chars().count();
     if n == 0 && min > 0 {
         return Err("must not be empty".into());
+    }
+    if n > 0 && s.chars().all(invisible) {
+        return Err("must contain a visible character".into());
     }
     if n < min {
         return Err(format!("must be at least {min} characters (got {n})"));
@@ -35,6 +64,7 @@ pub fn text(raw: &str, min: usize, max: usize) -> Result<String, String> {
 
 /// Like [`text`] but an empty string after cleaning means "no value".
 pub fn optional_text(raw: &str, max: usize) -> Result<Option<String>, String> {
+    no_controls(raw)?;
     let s = clean_text(raw);
     if s.is_empty() {
         return Ok(None);
@@ -110,6 +140,25 @@ pub fn web_url(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_and_invisible_text_are_refused_not_stripped() {
+        assert!(text("Màng\u{0}lọc", 1, 100).unwrap_err().contains("U+0000"));
+        assert!(optional_text("a\u{7}", 100).unwrap_err().contains("U+0007"));
+        assert_eq!(
+            text("dòng 1\ndòng 2\tcột", 1, 100).unwrap(),
+            "dòng 1\ndòng 2\tcột"
+        );
+        assert!(text("\u{200B}\u{200B}\u{FEFF}", 1, 100)
+            .unwrap_err()
+            .contains("visible"));
+        assert!(optional_text("\u{200D}", 100).is_err());
+        assert_eq!(optional_text("   ", 100).unwrap(), None);
+        assert_eq!(
+            text("\u{200B}Cảm biến", 1, 100).unwrap(),
+            "\u{200B}Cảm biến"
+        );
+    }
 
     #[test]
     fn text_is_nfc_and_trimmed() {

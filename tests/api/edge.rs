@@ -389,3 +389,33 @@ async fn a_query_parameter_that_is_not_utf8_is_refused_by_name() {
         200
     );
 }
+
+#[tokio::test]
+async fn control_characters_and_invisible_titles_are_refused_by_field() {
+    let app = TestApp::spawn().await;
+    let token = app.signed_in("vien@example.vn").await;
+    app.organization(&token, "Viện Cơ khí", "institute").await;
+    for (title, needle) in [
+        ("Máy hàn\u{0}tự động", "U+0000"),
+        ("\u{200B}\u{200B}\u{FEFF}", "visible"),
+    ] {
+        let mut body = crate::catalog::technology();
+        body["title"] = serde_json::json!(title);
+        let p = problem(
+            app.post("/api/v1/technologies", Some(&token), &body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(crate::helpers::fields(&p), ["title"], "{p}");
+        assert!(p.to_string().contains(needle), "{p}");
+    }
+    let r = app
+        .post(
+            "/api/v1/technologies",
+            Some(&token),
+            &crate::catalog::technology(),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+}
