@@ -153,9 +153,11 @@ pub struct Argon2Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ThrottleSettings {
     pub window_seconds: i64,
+    pub max_failures_per_pair: i32,
+    pub lockout_seconds: i64,
     pub max_failures_per_account: i32,
     pub max_failures_per_address: i32,
-    pub lockout_seconds: i64,
+    pub max_delay_seconds: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

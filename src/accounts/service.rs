@@ -144,9 +144,10 @@ pub async fn login(
         return Err(ApiError::internal("validation passed without values"));
     };
 
+    let pair_key = throttle::key(Subject::Pair, &format!("{email}|{client_addr}"));
     let account_key = throttle::key(Subject::Account, &email);
     let address_key = throttle::key(Subject::Address, &client_addr);
-    let keys = vec![account_key.clone(), address_key.clone()];
+    let keys = vec![pair_key.clone(), account_key.clone(), address_key.clone()];
     let lookup_email = email.clone();
     let user = state
         .db
@@ -168,6 +169,7 @@ pub async fn login(
             .db
             .run(move |conn| {
                 let now = db::now();
+                throttle::record_failure(conn, Subject::Pair, &pair_key, &cfg, now)?;
                 throttle::record_failure(conn, Subject::Account, &account_key, &cfg, now)?;
                 throttle::record_failure(conn, Subject::Address, &address_key, &cfg, now)?;
                 Ok(())
@@ -196,6 +198,7 @@ pub async fn login(
     state
         .db
         .run(move |conn| {
+            throttle::reset(conn, &pair_key)?;
             throttle::reset(conn, &account_key)?;
             if let Some(hash) = rehash {
                 repo::set_password_hash(conn, user.id, &hash, db::now())?;

@@ -13,21 +13,41 @@ use crate::per_backend;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
+    /// One account guessed at from one address: locked past its limit.
+    Pair,
+    /// One account from anywhere: slowed down past its limit, never locked.
     Account,
+    /// One address against any account: slowed down past its limit, never locked.
     Address,
 }
 
 impl Subject {
     fn limit(self, cfg: &ThrottleSettings) -> i32 {
         match self {
+            Self::Pair => cfg.max_failures_per_pair,
             Self::Account => cfg.max_failures_per_account,
             Self::Address => cfg.max_failures_per_address,
         }
+    }
+
+    /// How long the key is refused after its `failures`-th failure.
+    fn wait(self, cfg: &ThrottleSettings, failures: i32) -> Option<Duration> {
+        let over = failures - self.limit(cfg);
+        if over < 0 {
+            return None;
+        }
+        Some(match self {
+            Self::Pair => Duration::seconds(cfg.lockout_seconds),
+            Self::Account | Self::Address => {
+                Duration::seconds((1i64 << over.min(30)).min(cfg.max_delay_seconds.max(1)))
+            }
+        })
     }
 }
 
 pub fn key(subject: Subject, value: &str) -> String {
     match subject {
+        Subject::Pair => format!("pair:{value}"),
         Subject::Account => format!("account:{value}"),
         Subject::Address => format!("address:{value}"),
     }
@@ -45,10 +65,14 @@ pub fn check(conn: &mut DbConn, keys: &[String], now: NaiveDateTime) -> Result<(
             let secs = (until - now).num_seconds().max(1) as u64;
             Err(ApiError::TooManyRequests {
                 retry_after_secs: secs,
-                detail: format!(
-                    "too many failed sign-in attempts; try again in {} minute(s)",
-                    secs.div_ceil(60)
-                ),
+                detail: if secs < 60 {
+                    format!("too many failed sign-in attempts; try again in {secs} s")
+                } else {
+                    format!(
+                        "too many failed sign-in attempts; try again in {} minute(s)",
+                        secs.div_ceil(60)
+                    )
+                },
             })
         }
         None => Ok(()),
@@ -90,8 +114,7 @@ pub fn record_failure(
         } else {
             (failures + 1, window_started_at)
         };
-        let locked_until =
-            (failures >= subject.limit(cfg)).then(|| now + Duration::seconds(cfg.lockout_seconds));
+        let locked_until = subject.wait(cfg, failures).map(|w| now + w);
         diesel::update(lt::table.find(key))
             .set((
                 lt::failures.eq(failures),

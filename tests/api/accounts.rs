@@ -137,45 +137,91 @@ async fn wrong_password_and_unknown_email_answer_alike() {
     );
 }
 
+/// Signs in from `ip` (the server trusts `X-Forwarded-For` in these tests).
+async fn login_from(app: &TestApp, email: &str, password: &str, ip: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", ip)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn failed_logins_are_throttled_per_account() {
+async fn guessing_locks_out_the_guesser_not_the_owner() {
     let app = TestApp::spawn_with(|s| {
-        s.auth.throttle.max_failures_per_account = 3;
+        s.server.trust_forwarded_for = true;
+        s.auth.throttle.max_failures_per_pair = 3;
+        s.auth.throttle.max_failures_per_account = 100;
         s.auth.throttle.max_failures_per_address = 100;
     })
     .await;
     app.signed_in("quan@example.vn").await;
+    let attacker = "203.0.113.7";
     for _ in 0..3 {
-        problem(
-            app.login("quan@example.vn", "doan-sai-mat-khau").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+        let r = login_from(&app, "quan@example.vn", "doan-sai-mat-khau", attacker).await;
+        problem(r, 401, "invalid_credentials").await;
     }
-    let r = app.login("quan@example.vn", "doan-sai-mat-khau").await;
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    // From where it guessed, even the right password waits.
+    let r = login_from(&app, "quan@example.vn", PASSWORD, attacker).await;
+    let retry = retry_after(&r);
     assert!(retry > 0 && retry <= 900, "{retry}");
     let p = problem(r, 429, "too_many_requests").await;
     assert_eq!(p["retry_after"], retry);
-    // Locked means locked: even the right password waits.
-    problem(
-        app.login("quan@example.vn", PASSWORD).await,
-        429,
-        "too_many_requests",
-    )
-    .await;
-    // Other accounts from the same address are not affected.
-    app.signed_in("khac@example.vn").await;
+    // The owner, from their own address, signs in.
+    let r = login_from(&app, "quan@example.vn", PASSWORD, "198.51.100.20").await;
+    assert_eq!(r.status(), 200);
+    // Other accounts from the guesser's address are not affected.
+    let r = login_from(&app, "khac@example.vn", "doan-sai-mat-khau", attacker).await;
+    problem(r, 401, "invalid_credentials").await;
 }
 
 #[tokio::test]
-async fn failed_logins_are_throttled_per_address() {
+async fn an_account_guessed_at_from_everywhere_slows_down_and_its_owner_still_signs_in() {
     let app = TestApp::spawn_with(|s| {
+        s.server.trust_forwarded_for = true;
+        s.auth.throttle.max_failures_per_pair = 100;
+        s.auth.throttle.max_failures_per_account = 3;
+        s.auth.throttle.max_failures_per_address = 100;
+        s.auth.throttle.max_delay_seconds = 1;
+    })
+    .await;
+    app.signed_in("thao@example.vn").await;
+    for i in 0..3 {
+        let r = login_from(
+            &app,
+            "thao@example.vn",
+            "doan-sai",
+            &format!("203.0.113.{i}"),
+        )
+        .await;
+        problem(r, 401, "invalid_credentials").await;
+    }
+    let owner = "198.51.100.9";
+    let r = login_from(&app, "thao@example.vn", PASSWORD, owner).await;
+    // A delay, not a lockout: at most max_delay_seconds.
+    let retry = retry_after(&r);
+    assert_eq!(retry, 1);
+    problem(r, 429, "too_many_requests").await;
+    // The delay is the rule under test: waiting it out is what the owner does.
+    tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
+    let r = login_from(&app, "thao@example.vn", PASSWORD, owner).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn spraying_from_one_address_slows_that_address_down() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.throttle.max_failures_per_pair = 100;
         s.auth.throttle.max_failures_per_account = 100;
         s.auth.throttle.max_failures_per_address = 4;
     })
@@ -188,18 +234,17 @@ async fn failed_logins_are_throttled_per_address() {
             .await;
         problem(r, 401, "invalid_credentials").await;
     }
-    problem(
-        app.login("an@example.vn", PASSWORD).await,
-        429,
-        "too_many_requests",
-    )
-    .await;
+    let r = app.login("an@example.vn", PASSWORD).await;
+    // Everyone behind that address waits seconds, not a quarter of an hour.
+    let retry = retry_after(&r);
+    assert!((1..=60).contains(&retry), "{retry}");
+    problem(r, 429, "too_many_requests").await;
 }
 
 #[tokio::test]
 async fn a_successful_login_resets_the_account_count() {
     let app = TestApp::spawn_with(|s| {
-        s.auth.throttle.max_failures_per_account = 3;
+        s.auth.throttle.max_failures_per_pair = 3;
     })
     .await;
     app.signed_in("binh@example.vn").await;
