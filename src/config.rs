@@ -59,6 +59,7 @@ pub struct ServerSettings {
     pub body_timeout_ms: u64,
     pub public_url: String,
     pub trust_forwarded_for: bool,
+    pub trusted_proxies: Vec<String>,
     pub server_timing: bool,
 }
 

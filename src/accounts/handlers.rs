@@ -47,7 +47,8 @@ pub async fn login(
     state: web::Data<AppState>,
     body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let addr = client_addr(&req, state.settings.server.trust_forwarded_for);
+    let server = &state.settings.server;
+    let addr = client_addr(&req, server.trust_forwarded_for, &server.trusted_proxies);
     let res = service::login(&state, body.0, addr).await?;
     Ok(HttpResponse::Ok().json(res))
 }

@@ -271,16 +271,43 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
-/// The client's address: the socket peer, or the first X-Forwarded-For hop when the
-/// configuration says a trusted proxy sets it.
-pub fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+/// The client's address: the socket peer; the first X-Forwarded-For hop when
+/// `trust_forwarded_for` says every peer is a trusted proxy; or, for a request from one of
+/// `trusted_proxies`, the last hop in X-Forwarded-For that is not itself one of them (hops
+/// further left were written by the client and prove nothing).
+pub fn client_addr(
+    req: &HttpRequest,
+    trust_forwarded_for: bool,
+    trusted_proxies: &[String],
+) -> String {
     if trust_forwarded_for {
         if let Some(ip) = req.connection_info().realip_remote_addr() {
             return ip.to_owned();
         }
     }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    let peer = req.peer_addr().map(|a| a.ip());
+    let trusted = |ip: &std::net::IpAddr| {
+        trusted_proxies
+            .iter()
+            .any(|t| t.trim().parse::<std::net::IpAddr>().ok() == Some(*ip))
+    };
+    if peer.as_ref().is_some_and(trusted) {
+        let hops: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        for hop in hops.iter().rev() {
+            match hop.parse::<std::net::IpAddr>() {
+                Ok(ip) if trusted(&ip) => continue,
+                Ok(ip) => return ip.to_string(),
+                Err(_) => break,
+            }
+        }
+    }
+    peer.map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -355,3 +355,37 @@ async fn profile_updates() {
         .unwrap();
     assert_eq!(me["role"], "member");
 }
+
+#[tokio::test]
+async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+    for (proxies, counted_apart) in [
+        (vec!["127.0.0.1".to_owned()], true),
+        (vec!["10.9.9.9".to_owned()], false),
+    ] {
+        let app = TestApp::spawn_with(|s| {
+            s.server.trusted_proxies = proxies.clone();
+            s.auth.throttle.max_failures_per_pair = 2;
+        })
+        .await;
+        app.signed_in("lien@example.vn").await;
+        for _ in 0..2 {
+            let r = login_from(&app, "lien@example.vn", "doan-sai", "203.0.113.50").await;
+            problem(r, 401, "invalid_credentials").await;
+        }
+        // A client-written hop left of the proxy's proves nothing: the proxy's own entry
+        // (the right-most) is the address.
+        let r = login_from(
+            &app,
+            "lien@example.vn",
+            PASSWORD,
+            "203.0.113.50, 198.51.100.60",
+        )
+        .await;
+        if counted_apart {
+            assert_eq!(r.status(), 200, "{proxies:?}");
+        } else {
+            // From an untrusted peer the header is ignored: both came from 127.0.0.1.
+            problem(r, 429, "too_many_requests").await;
+        }
+    }
+}
