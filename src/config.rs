@@ -60,6 +60,7 @@ pub struct ServerSettings {
     pub public_url: String,
     pub trust_forwarded_for: bool,
     pub trusted_proxies: Vec<String>,
+    pub cors_origins: Vec<String>,
     pub server_timing: bool,
 }
 

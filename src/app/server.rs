@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Compress, ErrorHandlers};
+use actix_web::middleware::{from_fn, Compress, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -86,6 +86,25 @@ pub fn api_routes() -> Vec<ApiRoute> {
 
 /// Every route of the application: the root table, the Swagger UI (which registers the
 /// OpenAPI document's route too, ahead of the API scope) and the API table in its scope.
+/// Cross-origin calls from the configured web origins only: the API's methods, the
+/// headers clients send (a bearer token, JSON, `If-Match`), the ones they may read.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::IF_MATCH,
+            actix_web::http::header::ACCEPT_LANGUAGE,
+        ])
+        .expose_headers(["x-request-id", "retry-after", "etag"])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin.trim());
+    }
+    cors
+}
+
 fn routes(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi) {
     route::register(cfg, root_routes());
     // No outside validator: the explorer works offline and calls no one.
@@ -111,6 +130,17 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     )));
     let head_timeout = Duration::from_millis(data.settings.server.head_timeout_ms.max(1));
     let openapi = openapi::ApiDoc::openapi();
+    let origins = data.settings.server.cors_origins.clone();
+    for origin in &origins {
+        let ok = url::Url::parse(origin.trim()).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none()
+        }) && !origin.trim().ends_with('/');
+        if !ok {
+            return Err(std::io::Error::other(format!(
+                "server.cors_origins: `{origin}` is not an origin such as https://techex.example"
+            )));
+        }
+    }
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -133,6 +163,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             }))
             .wrap(ErrorHandlers::new().default_handler(middleware::problemize))
             .wrap(Compress::default())
+            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(middleware::request_log))
             .configure(|cfg| routes(cfg, openapi.clone()))
             .default_service(web::to(unknown_route))

@@ -419,3 +419,50 @@ async fn control_characters_and_invisible_titles_are_refused_by_field() {
         .await;
     assert_eq!(r.status(), 201);
 }
+
+#[tokio::test]
+async fn cross_origin_calls_only_from_the_configured_origins() {
+    let preflight = |app: &TestApp, origin: &str| {
+        app.client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/v1/technologies", app.base),
+            )
+            .header("origin", origin.to_owned())
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed = "https://cong.example";
+    let app = TestApp::spawn_with(|s| s.server.cors_origins = vec![allowed.to_owned()]).await;
+    let r = preflight(&app, allowed).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], allowed);
+    let r = app
+        .client
+        .get(format!("{}/api/v1/technologies", app.base))
+        .header("origin", "https://other.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = app
+        .client
+        .get(format!("{}/api/v1/technologies", app.base))
+        .header("origin", allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], allowed);
+    // None configured (the default): no site is allowed.
+    let plain = TestApp::spawn().await;
+    let r = plain
+        .client
+        .get(format!("{}/api/v1/technologies", plain.base))
+        .header("origin", allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
