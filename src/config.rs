@@ -84,6 +84,7 @@ pub struct SearchSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ImportSettings {
     pub max_body_bytes: usize,
+    pub body_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

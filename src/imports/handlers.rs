@@ -3,14 +3,14 @@
 use std::io::{BufReader, Seek, Write};
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{export_page, import, ExportKind, ImportReport};
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{next_chunk, ApiQuery, BodyTimeout};
+use crate::http::extract::{next_chunk, ApiQuery};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
@@ -28,7 +28,6 @@ use crate::state::AppState;
 pub async fn upload(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     if !caller.role.can_moderate() {
@@ -38,7 +37,8 @@ pub async fn upload(
     // Spool to a temporary file: memory stays flat whatever the upload's size.
     let mut file = tempfile::tempfile().map_err(ApiError::internal)?;
     let mut size = 0usize;
-    let allowed = BodyTimeout::of(&req);
+    // Uploads are large: their own allowance, not the JSON bodies'.
+    let allowed = std::time::Duration::from_millis(state.settings.imports.body_timeout_ms.max(1));
     let until = tokio::time::Instant::now() + allowed;
     let mut payload = payload.into_inner();
     while let Some(chunk) = next_chunk(&mut payload, until, allowed).await {

@@ -255,7 +255,11 @@ async fn raw_exchange(app: &TestApp, head: &str, body: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_client_that_declares_more_body_than_it_sends_is_cut_off_with_408() {
-    let app = TestApp::spawn_with(|s| s.server.body_timeout_ms = 500).await;
+    let app = TestApp::spawn_with(|s| {
+        s.server.body_timeout_ms = 500;
+        s.imports.body_timeout_ms = 500;
+    })
+    .await;
     let token = app
         .privileged(
             "kd@sokhcn.example.vn",
