@@ -38,6 +38,9 @@ pub struct OrgRef {
     pub id: i64,
     pub name: String,
     pub org_type: OrgType,
+    /// Verified by the Department of Science and Technology. An organisation that is not
+    /// may be anyone using the name: say so before trusting it.
+    pub verified: bool,
 }
 
 impl From<&OrgContact> for OrgRef {
@@ -46,6 +49,7 @@ impl From<&OrgContact> for OrgRef {
             id: o.id,
             name: o.name.clone(),
             org_type: o.org_type,
+            verified: o.verified_at.is_some(),
         }
     }
 }

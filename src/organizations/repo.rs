@@ -281,12 +281,21 @@ pub struct OrgContact {
     pub org_type: OrgType,
     pub email: Option<String>,
     pub website: Option<String>,
+    /// When the Department verified it (none: not verified).
+    pub verified_at: Option<NaiveDateTime>,
 }
 
 pub fn contact(conn: &mut DbConn, id: i64) -> QueryResult<Option<OrgContact>> {
     org::table
         .find(id)
-        .select((org::id, org::name, org::org_type, org::email, org::website))
+        .select((
+            org::id,
+            org::name,
+            org::org_type,
+            org::email,
+            org::website,
+            org::verified_at,
+        ))
         .first(conn)
         .optional()
 }
@@ -326,7 +335,14 @@ pub fn contacts(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, OrgC
     }
     let rows: Vec<OrgContact> = org::table
         .filter(org::id.eq_any(ids.to_vec()))
-        .select((org::id, org::name, org::org_type, org::email, org::website))
+        .select((
+            org::id,
+            org::name,
+            org::org_type,
+            org::email,
+            org::website,
+            org::verified_at,
+        ))
         .load(conn)?;
     Ok(rows.into_iter().map(|o| (o.id, o)).collect())
 }

@@ -1170,3 +1170,41 @@ async fn an_imported_expert_without_an_account_is_answered_by_the_moderators() {
         ["listing_id"]
     );
 }
+
+#[tokio::test]
+async fn a_deal_says_whether_each_organisation_is_verified() {
+    let m = Market::new().await;
+    let tech = m
+        .published("technologies", &m.institute, &technology())
+        .await;
+    let deal = m.request(tech, "technology", &m.enterprise).await;
+    let id = deal["id"].as_i64().unwrap();
+    // Nobody has verified either organisation yet: the owner sees that before answering.
+    let seen = m.get(&format!("/api/v1/deals/{id}"), &m.institute).await;
+    assert_eq!(
+        seen["requester"]["organization"]["name"],
+        "Thanh Tri Dyeworks Ltd"
+    );
+    assert_eq!(
+        seen["requester"]["organization"]["verified"], false,
+        "{seen}"
+    );
+    assert_eq!(seen["owner"]["organization"]["verified"], false, "{seen}");
+    // The Department verifies the enterprise; every view of the deal says so.
+    let org = seen["requester"]["organization"]["id"].as_i64().unwrap();
+    m.ok(
+        &format!("/api/v1/organizations/{org}/verify"),
+        &m.moderator,
+        json!({}),
+    )
+    .await;
+    let seen = m.get(&format!("/api/v1/deals/{id}"), &m.institute).await;
+    assert_eq!(
+        seen["requester"]["organization"]["verified"], true,
+        "{seen}"
+    );
+    let list = m.get("/api/v1/deals", &m.institute).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["requester"]["organization"]["verified"], true);
+}
