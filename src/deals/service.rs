@@ -108,6 +108,15 @@ pub fn start(
             "this listing is your own side's",
         ));
     }
+    // A contact request reaches another organisation's people: it comes from an address
+    // someone has shown they read.
+    let requester =
+        crate::accounts::repo::find(conn, me)?.ok_or_else(|| ApiError::not_found("account"))?;
+    if requester.email_verified_at.is_none() {
+        return Err(ApiError::Forbidden(
+            "confirm your email address first (the link we sent; POST /api/v1/me/verify-email sends it again)".into(),
+        ));
+    }
     if let Some(existing) = repo::open_deal_of(conn, listing.id, me)? {
         return Err(ApiError::Conflict {
             code: "deal_exists",

@@ -36,6 +36,7 @@ async fn account(app: &TestApp, email: &str, name: &str, locale: &str) -> String
         )
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    app.confirm_email(email).await;
     app.token(email, PASSWORD).await
 }
 
@@ -1207,4 +1208,39 @@ async fn a_deal_says_whether_each_organisation_is_verified() {
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["requester"]["organization"]["verified"], true);
+}
+
+#[tokio::test]
+async fn an_unconfirmed_address_cannot_open_a_deal() {
+    let m = Market::new().await;
+    let tech = m
+        .published("technologies", &m.institute, &technology())
+        .await;
+    // Registered, signed in, the emailed link not yet followed.
+    let r = m
+        .app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "moi@lookalike.example", "password": PASSWORD, "display_name": "Người Mới"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let fresh = m.app.token("moi@lookalike.example", PASSWORD).await;
+    let body = json!({"listing_kind": "technology", "listing_id": tech,
+                      "message": "Chúng tôi muốn mua công nghệ này."});
+    let p = problem(
+        m.post("/api/v1/deals", &fresh, body.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("confirm your email"),
+        "{p}"
+    );
+    // Once confirmed, the same request goes through.
+    m.app.confirm_email("moi@lookalike.example").await;
+    let r = m.post("/api/v1/deals", &fresh, body).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
