@@ -37,7 +37,7 @@ fn ok(view: DealView) -> HttpResponse {
     responses(
         (status = 201, description = "Requested; the side asked is notified", body = DealView),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Your email address is not confirmed yet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Your email address is not confirmed yet (`email_unconfirmed`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "You already have an open deal about it (`deal_exists`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, an unpublished listing, or your own", body = Problem, content_type = "application/problem+json"),
     )

@@ -113,9 +113,10 @@ pub fn start(
     let requester =
         crate::accounts::repo::find(conn, me)?.ok_or_else(|| ApiError::not_found("account"))?;
     if requester.email_verified_at.is_none() {
-        return Err(ApiError::Forbidden(
-            "confirm your email address first (the link we sent; POST /api/v1/me/verify-email sends it again)".into(),
-        ));
+        return Err(ApiError::Refused {
+            code: "email_unconfirmed",
+            detail: "confirm your email address first (the link we sent; POST /api/v1/me/verify-email sends it again)".into(),
+        });
     }
     if let Some(existing) = repo::open_deal_of(conn, listing.id, me)? {
         return Err(ApiError::Conflict {

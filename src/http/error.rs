@@ -66,6 +66,9 @@ pub enum ApiError {
     Unauthenticated { code: &'static str, detail: String },
     #[error("{0}")]
     Forbidden(String),
+    /// Refused for a reason the caller can fix, with a code of its own.
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     #[error("{detail}")]
     NotFound { code: &'static str, detail: String },
     #[error("{detail}")]
@@ -193,6 +196,7 @@ impl ApiError {
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
+            Self::Refused { code, .. } => code,
             Self::InvalidTransition { .. } => "invalid_transition",
             Self::VersionMismatch { .. } => "version_mismatch",
             Self::VersionRequired => "version_required",
@@ -271,7 +275,7 @@ impl ResponseError for ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } | Self::InvalidTransition { .. } => StatusCode::CONFLICT,

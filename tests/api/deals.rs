@@ -1232,7 +1232,7 @@ async fn an_unconfirmed_address_cannot_open_a_deal() {
     let p = problem(
         m.post("/api/v1/deals", &fresh, body.clone()).await,
         403,
-        "forbidden",
+        "email_unconfirmed",
     )
     .await;
     assert!(
