@@ -20,7 +20,7 @@ use crate::http::page::{page, Page};
 use crate::notify::outbox::{self, Notice, Recipient};
 use crate::notify::Event;
 use crate::organizations::actor::Actor;
-use crate::organizations::repo as organizations;
+use crate::organizations::repo::{self as organizations, OrgContact};
 use crate::state::AppState;
 use crate::validate::{optional_text, text};
 
@@ -55,6 +55,8 @@ pub struct MatchView {
     pub note: Option<String>,
     pub broker_organization_id: i64,
     pub broker_organization: String,
+    /// Whether the Department has verified the broker organisation.
+    pub broker_organization_verified: bool,
     /// The deal it became, once taken up (visible to its parties and the broker).
     pub deal_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -109,7 +111,7 @@ fn match_view(
     need: &ListingRow,
     target: &ListingRow,
     side: MatchSide,
-    broker_organization: String,
+    broker: Option<&OrgContact>,
 ) -> MatchView {
     let proposed = m.status == MatchStatus::Proposed;
     let actions = match side {
@@ -132,7 +134,8 @@ fn match_view(
         },
         note: m.note.clone(),
         broker_organization_id: m.broker_org_id,
-        broker_organization,
+        broker_organization: broker.map(|o| o.name.clone()).unwrap_or_default(),
+        broker_organization_verified: broker.is_some_and(|o| o.verified_at.is_some()),
         deal_id: m.deal_id,
         created_at: utc(m.created_at),
         updated_at: utc(m.updated_at),
@@ -280,7 +283,7 @@ pub async fn propose(
                     &need,
                     &target,
                     MatchSide::Broker,
-                    organizations::name_of(conn, m.broker_org_id)?,
+                    organizations::contact(conn, m.broker_org_id)?.as_ref(),
                 ))
             })
         })
@@ -302,7 +305,7 @@ pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<MatchView,
                 &need,
                 &target,
                 side,
-                organizations::name_of(conn, m.broker_org_id)?,
+                organizations::contact(conn, m.broker_org_id)?.as_ref(),
             ))
         })
         .await
@@ -359,11 +362,13 @@ pub async fn list(
                         return Err(ApiError::internal(format!("match {} lost a listing", m.id)));
                     };
                     let side = match_side(&who, m, need, target).unwrap_or(MatchSide::Moderator);
-                    let broker = orgs
-                        .get(&m.broker_org_id)
-                        .map(|o| o.name.clone())
-                        .unwrap_or_default();
-                    Ok(match_view(m, need, target, side, broker))
+                    Ok(match_view(
+                        m,
+                        need,
+                        target,
+                        side,
+                        orgs.get(&m.broker_org_id),
+                    ))
                 })
                 .collect::<Result<Vec<_>, ApiError>>()?;
             Ok(MatchList { total, items })
@@ -516,7 +521,7 @@ pub async fn withdraw(state: &AppState, caller: Caller, id: i64) -> Result<Match
                     &need,
                     &target,
                     side,
-                    organizations::name_of(conn, m.broker_org_id)?,
+                    organizations::contact(conn, m.broker_org_id)?.as_ref(),
                 ))
             })
         })

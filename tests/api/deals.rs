@@ -655,6 +655,19 @@ async fn a_broker_proposed_match_is_taken_up() {
     let mv: Value = r.json().await.unwrap();
     let match_id = mv["id"].as_i64().unwrap();
     assert_eq!(mv["status"], "proposed");
+    // Whether the broker is vouched for shows with its name.
+    assert_eq!(mv["broker_organization_verified"], false);
+    let broker_org = mv["broker_organization_id"].as_i64().unwrap();
+    m.ok(
+        &format!("/api/v1/organizations/{broker_org}/verify"),
+        &m.moderator,
+        json!({}),
+    )
+    .await;
+    let seen = m
+        .get(&format!("/api/v1/matches/{match_id}"), &m.broker)
+        .await;
+    assert_eq!(seen["broker_organization_verified"], true, "{seen}");
     problem(
         m.post("/api/v1/matches", &m.broker, body).await,
         409,
