@@ -34,23 +34,21 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
 /// large for one): the segment made `0`, an id no row has, so the route answers its own
 /// "not found" with its own code, exactly as for a missing id.
 pub fn canonical_ids(path: &str) -> Option<String> {
-    let mut changed = false;
+    // A number that is not written as an id is.
+    let miswritten = |seg: &str| {
+        let digits = seg.strip_prefix('+').unwrap_or(seg);
+        let numeric = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        numeric && seg != "0" && (seg.starts_with(['0', '+']) || seg.parse::<i64>().is_err())
+    };
+    // Every request passes here: nothing is allocated unless a segment must change.
+    if !path.split('/').any(miswritten) {
+        return None;
+    }
     let segments: Vec<&str> = path
         .split('/')
-        .map(|seg| {
-            let digits = seg.strip_prefix('+').unwrap_or(seg);
-            let numeric = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-            let canonical =
-                seg == "0" || (!seg.starts_with(['0', '+']) && seg.parse::<i64>().is_ok());
-            if numeric && !canonical {
-                changed = true;
-                "0"
-            } else {
-                seg
-            }
-        })
+        .map(|seg| if miswritten(seg) { "0" } else { seg })
         .collect();
-    changed.then(|| segments.join("/"))
+    Some(segments.join("/"))
 }
 
 /// One log line per request: method, path, status, latency and request id; and a span

@@ -256,7 +256,8 @@ pub async fn propose(
                     }
                 })?;
                 let m = repo::find_match(conn, id)?.ok_or_else(match_not_found)?;
-                let broker_org_name = organizations::name_of(conn, broker_org)?;
+                let broker = organizations::contact(conn, broker_org)?;
+                let broker_org_name = broker.as_ref().map(|o| o.name.clone()).unwrap_or_default();
                 let broker_person = repo::display_name(conn, caller.user_id)?;
                 let ctx = match_ctx(&m, &need, &target);
                 let path = format!("/matches/{id}");
@@ -283,7 +284,7 @@ pub async fn propose(
                     &need,
                     &target,
                     MatchSide::Broker,
-                    organizations::contact(conn, m.broker_org_id)?.as_ref(),
+                    broker.as_ref(),
                 ))
             })
         })

@@ -286,18 +286,7 @@ pub struct OrgContact {
 }
 
 pub fn contact(conn: &mut DbConn, id: i64) -> QueryResult<Option<OrgContact>> {
-    org::table
-        .find(id)
-        .select((
-            org::id,
-            org::name,
-            org::org_type,
-            org::email,
-            org::website,
-            org::verified_at,
-        ))
-        .first(conn)
-        .optional()
+    Ok(contacts(conn, &[id])?.remove(&id))
 }
 
 /// The organisations a person belongs to, as their account shows them.

@@ -422,6 +422,15 @@ async fn an_import_that_changes_a_verified_identity_withdraws_the_verification()
             assert_eq!(r.status(), 200);
         }
     };
+    // Imports `body` as an update of ORG-V; answers the organisation as it is then.
+    let reimport = |body: String| {
+        let (app, moderator) = (&app, &moderator);
+        async move {
+            let r: Value = upload(app, moderator, &body).await.json().await.unwrap();
+            assert_eq!(r["updated"], 1, "{r}");
+            imported_org(app, moderator, "ORG-V").await
+        }
+    };
     let r = upload(
         &app,
         &moderator,
@@ -438,51 +447,26 @@ async fn an_import_that_changes_a_verified_identity_withdraws_the_verification()
     );
 
     // Another district is not another identity: the verification stays.
-    let r: Value = upload(
-        &app,
-        &moderator,
-        &line("Công ty CP Cơ khí Thạch Thất", "0101234567", "Quốc Oai"),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(r["updated"], 1, "{r}");
-    let org = imported_org(&app, &moderator, "ORG-V").await;
+    let org = reimport(line(
+        "Công ty CP Cơ khí Thạch Thất",
+        "0101234567",
+        "Quốc Oai",
+    ))
+    .await;
     assert_eq!(
         (org["district"].as_str(), org["verified"].as_bool()),
         (Some("Quốc Oai"), Some(true))
     );
 
     // A new name under the same external id is not the organisation that was checked.
-    let r: Value = upload(
-        &app,
-        &moderator,
-        &line("Công ty TNHH Cơ khí Mới", "0101234567", "Quốc Oai"),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(r["updated"], 1, "{r}");
-    let org = imported_org(&app, &moderator, "ORG-V").await;
+    let org = reimport(line("Công ty TNHH Cơ khí Mới", "0101234567", "Quốc Oai")).await;
     assert_eq!(org["name"], "Công ty TNHH Cơ khí Mới");
     assert_eq!(org["verified"], false, "{org}");
     assert!(org["verified_at"].is_null(), "{org}");
 
     // Nor is another tax code.
     verify(id).await;
-    let r: Value = upload(
-        &app,
-        &moderator,
-        &line("Công ty TNHH Cơ khí Mới", "0109876543", "Quốc Oai"),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(r["updated"], 1, "{r}");
-    let org = imported_org(&app, &moderator, "ORG-V").await;
+    let org = reimport(line("Công ty TNHH Cơ khí Mới", "0109876543", "Quốc Oai")).await;
     assert_eq!(
         (org["tax_code"].as_str(), org["verified"].as_bool()),
         (Some("0109876543"), Some(false))
