@@ -351,6 +351,56 @@ pub fn country(code: &str) -> Result<String, String> {
     }
 }
 
+/// The vocabularies as JSON Schema enums, for the OpenAPI document: `field` and friends
+/// for listing fields, the `_filter` ones for query parameters (empty: no filter).
+pub mod schema {
+    use crate::taxonomy::{
+        AVAILABILITY, COUNTRIES, FIELDS, IP_STATUSES, PRIORITY_AREAS, TRANSFER_MODES,
+    };
+    use crate::validate::schema::{filter, one_of};
+    use utoipa::openapi::schema::Schema;
+
+    fn field_codes() -> impl Iterator<Item = &'static str> {
+        FIELDS
+            .iter()
+            .flat_map(|(f, sectors)| std::iter::once(f.code).chain(sectors.iter().map(|s| s.code)))
+    }
+
+    pub fn field() -> Schema {
+        one_of(field_codes())
+    }
+    pub fn field_filter() -> Schema {
+        filter(field_codes())
+    }
+    pub fn priority_area() -> Schema {
+        one_of(PRIORITY_AREAS.iter().map(|t| t.code))
+    }
+    pub fn priority_area_filter() -> Schema {
+        filter(PRIORITY_AREAS.iter().map(|t| t.code))
+    }
+    pub fn ip_status() -> Schema {
+        one_of(IP_STATUSES.iter().map(|t| t.code))
+    }
+    pub fn ip_status_filter() -> Schema {
+        filter(IP_STATUSES.iter().map(|t| t.code))
+    }
+    pub fn transfer_mode() -> Schema {
+        one_of(TRANSFER_MODES.iter().map(|t| t.code))
+    }
+    pub fn transfer_mode_filter() -> Schema {
+        filter(TRANSFER_MODES.iter().map(|t| t.code))
+    }
+    pub fn availability() -> Schema {
+        one_of(AVAILABILITY.iter().map(|t| t.code))
+    }
+    pub fn country() -> Schema {
+        one_of(COUNTRIES.split_ascii_whitespace())
+    }
+    pub fn country_filter() -> Schema {
+        filter(COUNTRIES.split_ascii_whitespace())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,35 +41,39 @@ fn no_controls(raw: &str) -> Result<(), String> {
     }
 }
 
-/// Cleaned text whose length in characters lies in `min..=max`, with at least one visible
-/// character when not empty.
+/// Cleaned text of at most `max` characters as sent, with at least `min` visible ones
+/// (characters that are neither white space nor invisible). Counting what was sent and
+/// what shows — rather than the cleaned result — keeps the rule one that a schema can
+/// state exactly: see [`schema::text`].
 pub fn text(raw: &str, min: usize, max: usize) -> Result<String, String> {
     no_controls(raw)?;
-    let s = clean_text(raw);
-    let n = s.chars().count();
-    if n == 0 && min > 0 {
-        return Err("must not be empty".into());
-    }
-    if n > 0 && s.chars().all(invisible) {
-        return Err("must contain a visible character".into());
-    }
-    if n < min {
-        return Err(format!("must be at least {min} characters (got {n})"));
-    }
+    let n = raw.chars().count();
     if n > max {
         return Err(format!("must be at most {max} characters (got {n})"));
     }
-    Ok(s)
+    let visible = raw.chars().filter(|c| !invisible(*c)).count();
+    if visible == 0 && min > 0 {
+        return Err(if raw.trim().is_empty() {
+            "must not be empty".into()
+        } else {
+            "must contain a visible character".into()
+        });
+    }
+    if visible < min {
+        return Err(format!(
+            "must have at least {min} visible characters (got {visible})"
+        ));
+    }
+    Ok(clean_text(raw))
 }
 
-/// Like [`text`] but an empty string after cleaning means "no value".
+/// Like [`text`] with `min` 1, but white space alone (or nothing) means "no value".
 pub fn optional_text(raw: &str, max: usize) -> Result<Option<String>, String> {
     no_controls(raw)?;
-    let s = clean_text(raw);
-    if s.is_empty() {
+    if raw.chars().all(char::is_whitespace) {
         return Ok(None);
     }
-    text(&s, 1, max).map(Some)
+    text(raw, 1, max).map(Some)
 }
 
 /// An email address, lower-cased so that addresses compare as people expect.
@@ -134,6 +138,74 @@ pub fn web_url(raw: &str) -> Result<String, String> {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(s),
         Ok(_) => Err("must be an http:// or https:// address".into()),
         Err(e) => Err(format!("is not a valid URL ({e})")),
+    }
+}
+
+/// JSON Schemas stating exactly what the parsers above accept, for the OpenAPI document
+/// (`#[schema(schema_with = …)]`): a client generating input from the schema gets it
+/// accepted, and input outside it refused.
+pub mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
+    use utoipa::openapi::KnownFormat;
+
+    /// Characters refused anywhere: controls other than tab, line feed and carriage return.
+    const CONTROL: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
+    /// White space that is not a control (what `char::is_whitespace` adds to them).
+    const SPACE: &str = r"\t\n\r \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+    /// Characters that show nothing (besides white space); as `invisible` above.
+    const INVISIBLE: &str =
+        r"\u00AD\u034F\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF";
+
+    fn string(pattern: String, max: usize) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .pattern(Some(pattern))
+            .max_length(Some(max))
+    }
+
+    fn visible_pattern(min: usize) -> String {
+        let any = format!("[^{CONTROL}]");
+        let visible = format!("[^{CONTROL}{SPACE}{INVISIBLE}]");
+        format!("^(?:{any}*?{visible}){{{min}}}{any}*$")
+    }
+
+    /// [`crate::validate::text`] with these bounds.
+    pub fn text<const MIN: usize, const MAX: usize>() -> Schema {
+        let min = MIN.max(1);
+        string(visible_pattern(min), MAX)
+            .min_length(Some(min))
+            .into()
+    }
+
+    /// [`crate::validate::optional_text`]: white space alone is no value; null clears.
+    pub fn optional_text<const MAX: usize>() -> Schema {
+        let visible = visible_pattern(1);
+        let pattern = format!("^(?:[{SPACE}]*|{})$", &visible[1..visible.len() - 1]);
+        string(pattern, MAX)
+            .schema_type(SchemaType::Array(vec![Type::String, Type::Null]))
+            .into()
+    }
+
+    /// One of `values`, spelt exactly.
+    pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Schema {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(values.into_iter().map(str::to_owned)))
+            .into()
+    }
+
+    /// A filter parameter: one of `values`, or empty for no filter.
+    pub fn filter<'a>(values: impl IntoIterator<Item = &'a str>) -> Schema {
+        one_of(values.into_iter().chain([""]))
+    }
+
+    /// [`crate::validate::Email`].
+    pub fn email() -> Schema {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+            .max_length(Some(254))
+            .into()
     }
 }
 

@@ -138,6 +138,7 @@ fn redeem(
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The token from the emailed link.
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 256)]
     pub token: Option<String>,
 }
 
@@ -203,6 +204,7 @@ pub async fn resend_verification(state: &AppState, caller: Caller) -> Result<(),
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
+    #[schema(required = true, schema_with = crate::validate::schema::email)]
     pub email: Option<String>,
 }
 
@@ -252,7 +254,10 @@ pub async fn request_reset(state: &AppState, req: ResetRequest) -> Result<(), Ap
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirm {
     /// The token from the emailed link.
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 256)]
     pub token: Option<String>,
+    /// The same rules as a new account's password.
+    #[schema(required = true, value_type = String, min_length = 8, max_length = 256)]
     pub password: Option<String>,
 }
 

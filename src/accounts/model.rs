@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::db::schema::users;
 use crate::db::text_enum::text_enum;
 pub use crate::locale::Locale;
+use crate::validate::schema::{email, text};
 
 text_enum! {
     /// Platform role. Organisation roles are separate (see `organizations`).
@@ -96,20 +97,26 @@ impl From<&User> for UserView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "lan.nguyen@example.vn")]
+    #[schema(required = true, schema_with = email, example = "lan.nguyen@example.vn")]
     pub email: Option<String>,
-    /// At least 10 characters; common passwords are refused.
+    /// At least `auth.min_password_length` characters (10 by default, never fewer than
+    /// 8), at most 256; common passwords, plain sequences, fewer than four different
+    /// characters and passwords containing the email address are refused.
+    #[schema(required = true, value_type = String, min_length = 8, max_length = 256)]
     pub password: Option<String>,
-    #[schema(example = "Nguyễn Thị Lan")]
+    #[schema(required = true, schema_with = text::<2, 100>, example = "Nguyễn Thị Lan")]
     pub display_name: Option<String>,
-    /// `vi` (default) or `en`.
+    /// `vi` by default.
+    #[schema(value_type = Option<Locale>)]
     pub locale: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(required = true, schema_with = text::<1, 254>)]
     pub email: Option<String>,
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 256)]
     pub password: Option<String>,
 }
 
@@ -124,14 +131,19 @@ pub struct LoginResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    #[schema(schema_with = text::<2, 100>)]
     pub display_name: Option<String>,
+    #[schema(value_type = Option<Locale>)]
     pub locale: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 256)]
     pub current_password: Option<String>,
+    /// The same rules as a new account's password.
+    #[schema(required = true, value_type = String, min_length = 8, max_length = 256)]
     pub new_password: Option<String>,
 }
 

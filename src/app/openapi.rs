@@ -1,6 +1,8 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::catalog::handlers as catalog;
@@ -84,7 +86,7 @@ use crate::{accounts, organizations};
         crate::deals::handlers::match_action,
     ),
     components(schemas(crate::http::error::Problem, crate::http::error::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract, &ListingShapes),
     tags(
         (name = "health", description = "Probes for orchestrators"),
         (name = "accounts", description = "Registration, sign-in, the caller's account"),
@@ -112,4 +114,194 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// The answers every operation can give besides its own, documented once under
+/// `components/responses` and referred to from each operation they apply to, by what the
+/// operation has: a body can be malformed, too large, too slow or of the wrong type; a
+/// parameter can be invalid; a path can name nothing; a protected route needs a token;
+/// anything that reads the database can find it unavailable. An operation's own answer
+/// for a status (a more precise description) wins.
+struct Contract;
+
+/// (status, component name, description) of the shared answers.
+const SHARED: [(&str, &str, &str); 9] = [
+    ("400", "Malformed", "The body is empty, not well-formed JSON or not UTF-8 (`malformed_json`, `empty_body`, `body_read_failed`, `bad_request`)"),
+    ("401", "Unauthenticated", "No valid bearer token (`unauthenticated`, `invalid_authorization`, `invalid_token`)"),
+    ("404", "NotFound", "Nothing at this path that you may see (`listing_not_found`, `deal_not_found`, … one code per resource): an id that cannot exist answers the same as a missing one"),
+    ("408", "RequestTimeout", "The body did not arrive in time (`request_timeout`); the connection is closed"),
+    ("413", "PayloadTooLarge", "The body is larger than the limit (`payload_too_large`)"),
+    ("415", "UnsupportedMediaType", "The body is not `application/json` (`unsupported_media_type`)"),
+    ("422", "Invalid", "Invalid input, each offending field or parameter named in `errors` (`validation_failed`)"),
+    ("429", "TooManyRequests", "Too many attempts: wait `retry_after` seconds (`too_many_requests`)"),
+    ("503", "Unavailable", "The database or the index cannot answer now (`service_unavailable`); try again shortly"),
+];
+
+fn shared(status: &str) -> Option<RefOr<Response>> {
+    SHARED
+        .iter()
+        .find(|(s, _, _)| *s == status)
+        .map(|(_, name, _)| RefOr::Ref(Ref::from_response_name(*name)))
+}
+
+/// Operations that count attempts and answer 429 past a limit.
+const THROTTLED: [&str; 3] = [
+    "/api/v1/auth/login",
+    "/api/v1/auth/register",
+    "/api/v1/auth/password-reset",
+];
+
+/// Operations that never touch the database or the index.
+fn without_storage(path: &str) -> bool {
+    path.starts_with("/api/v1/taxonomy/") || path == "/health/live"
+}
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (_, name, description) in SHARED {
+            let problem = Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem"))));
+            let answer = ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", problem)
+                .build();
+            components
+                .responses
+                .insert(name.to_string(), RefOr::T(answer));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for status in shared_statuses(path, operation) {
+                    if let Some(answer) = shared(status) {
+                        let responses = &mut operation.responses.responses;
+                        responses.entry(status.to_string()).or_insert(answer);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The shared answers an operation can give, from what it has.
+fn shared_statuses(path: &str, operation: &Operation) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let params = operation.parameters.iter().flatten();
+    let (mut in_path, mut in_query) = (false, false);
+    for p in params {
+        if let RefOr::T(p) = p {
+            match p.parameter_in {
+                ParameterIn::Path => in_path = true,
+                ParameterIn::Query | ParameterIn::Header => in_query = true,
+                _ => {}
+            }
+        }
+    }
+    if operation.request_body.is_some() {
+        out.extend(["400", "408", "413", "415", "422"]);
+    } else if in_query || in_path {
+        out.push("422");
+    }
+    if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        out.push("401");
+    }
+    if in_path {
+        out.push("404");
+    }
+    if THROTTLED.contains(&path) {
+        out.push("429");
+    }
+    if !without_storage(path) {
+        out.push("503");
+    }
+    out
+}
+
+/// A listing's shape depends on its `kind`: `ListingView` is documented as one of
+/// `TechnologyListing`, `NeedListing` and `ExpertListing`, told apart by `kind`, each the
+/// common fields plus its kind's content with every field that is always sent required.
+/// (The derive can only say "any of three shapes that require nothing", which every
+/// listing matches three times over.)
+struct ListingShapes;
+
+/// (kind, listing schema, content fields schema, content fields sent only when set).
+const SHAPES: [(&str, &str, &str, &[&str]); 3] = [
+    ("technology", "TechnologyListing", "TechnologyFields", &[]),
+    ("need", "NeedListing", "NeedFields", &[]),
+    (
+        "expert",
+        "ExpertListing",
+        "ExpertFields",
+        &["email", "phone", "language"],
+    ),
+];
+
+impl Modify for ListingShapes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        if listing_shapes(&mut doc).is_some() {
+            if let Ok(reshaped) = serde_json::from_value(doc) {
+                *openapi = reshaped;
+            }
+        }
+    }
+}
+
+fn listing_shapes(doc: &mut serde_json::Value) -> Option<()> {
+    use serde_json::{json, Value};
+    let schemas = doc.pointer_mut("/components/schemas")?.as_object_mut()?;
+    // The derive's ListingView: allOf [Content, the common fields].
+    let common = schemas
+        .get("ListingView")?
+        .get("allOf")?
+        .as_array()?
+        .iter()
+        .find(|s| s.get("properties").is_some())?
+        .clone();
+    let mut mapping = serde_json::Map::new();
+    let mut shapes = Vec::new();
+    for (kind, listing, fields, optional) in SHAPES {
+        let mut content = schemas.get(fields)?.clone();
+        let names: Vec<Value> = content
+            .get("properties")?
+            .as_object()?
+            .keys()
+            .filter(|k| !optional.contains(&k.as_str()))
+            .map(|k| Value::from(k.as_str()))
+            .collect();
+        content["required"] = Value::Array(names);
+        content["description"] = Value::from(format!("The content of a {kind} as it is sent."));
+        let content_name = format!("{}Content", &listing[..listing.len() - "Listing".len()]);
+        schemas.insert(content_name.clone(), content);
+        let mut own = common.clone();
+        own["properties"]["kind"] = json!({"type": "string", "enum": [kind]});
+        let reference = format!("#/components/schemas/{listing}");
+        schemas.insert(
+            listing.to_owned(),
+            json!({
+                "description": format!("A {kind} listing."),
+                "allOf": [own, {"$ref": format!("#/components/schemas/{content_name}")}],
+            }),
+        );
+        mapping.insert(kind.to_owned(), Value::from(reference.clone()));
+        shapes.push(json!({"$ref": reference}));
+    }
+    schemas.insert(
+        "ListingView".to_owned(),
+        json!({
+            "description": "A listing of any kind, its shape told by `kind`.",
+            "oneOf": shapes,
+            "discriminator": {"propertyName": "kind", "mapping": mapping},
+        }),
+    );
+    schemas.remove("Content");
+    Some(())
 }

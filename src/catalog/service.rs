@@ -493,17 +493,26 @@ fn transition_target(kind: Kind, from: Status, action: Action) -> Result<Status,
 pub struct ListQuery {
     /// `published` by default; other states list what you may see (your organisation's,
     /// or everything for moderators).
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// Field or sector code prefix: `2` engineering, `207` environmental engineering.
+    #[param(schema_with = crate::taxonomy::schema::field)]
     pub field: Option<String>,
+    #[param(schema_with = crate::taxonomy::schema::priority_area)]
     pub priority_area: Option<String>,
     /// Owner organisation.
     pub organization_id: Option<i64>,
+    /// The identifier a listing was imported with (at most 128 characters); empty: no
+    /// filter.
+    #[param(max_length = 128)]
     pub external_id: Option<String>,
     /// `newest` (default) or `title`.
+    #[param(schema_with = list_sort)]
     pub sort: Option<String>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
 }
 
@@ -546,6 +555,12 @@ pub async fn list(
             Sort::Newest
         }
     };
+    if q.external_id
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > 128)
+    {
+        v.add("external_id", "must be at most 128 characters");
+    }
     let p = page(&mut v, q.limit, q.offset);
     v.finish()?;
     let external_id = q
@@ -582,9 +597,17 @@ pub async fn list(
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// Only this kind: technology, need or expert.
+    #[param(value_type = Option<Kind>)]
     pub kind: Option<String>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
+}
+
+fn list_sort() -> utoipa::openapi::schema::Schema {
+    crate::validate::schema::one_of(["newest", "title"])
 }
 
 /// Listings waiting for review, oldest submission first (moderators).

@@ -317,7 +317,9 @@ pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<MatchView,
 #[into_params(parameter_in = Query)]
 pub struct ProposedMatchesQuery {
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
 }
 

@@ -322,14 +322,22 @@ pub async fn get(state: &AppState, caller: Caller, id: i64) -> Result<DealView, 
 #[into_params(parameter_in = Query)]
 pub struct DealQuery {
     /// Only deals in this state.
+    #[param(value_type = Option<DealStatus>)]
     pub status: Option<String>,
     /// Only deals where you are on this side: `requester`, `owner` or `broker`.
+    #[param(schema_with = deal_side)]
     pub side: Option<String>,
     /// Only deals about this listing.
     pub listing_id: Option<i64>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
+}
+
+fn deal_side() -> utoipa::openapi::schema::Schema {
+    crate::validate::schema::one_of(["requester", "owner", "broker"])
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -136,24 +136,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return Err(ApiError::invalid("body", "must be a JSON object"));
         }
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
+            code: "malformed_json",
+            detail: format!("the request body is not valid JSON: {e}"),
+        })?;
+    integral_numbers(&mut value);
+    match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(v) => Ok(v),
         Err(err) => {
             let path = err.path().to_string();
-            let inner = err.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data => {
-                    let message = inner.to_string();
-                    let message = strip_position(&message);
-                    Err(ApiError::Validation(vec![shape_error(&path, message)]))
+            let message = err.into_inner().to_string();
+            let message = strip_position(&message);
+            Err(ApiError::Validation(vec![shape_error(&path, message)]))
+        }
+    }
+}
+
+/// `3.0` is the integer 3, as JSON Schema counts it (and as JavaScript sends it): numbers
+/// without a fraction, within range, become integers before the typed parse.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // The range test keeps the conversion exact.
+                if f.fract() == 0.0 && (-9.2e18..=9.2e18).contains(&f) {
+                    *value = Value::from(f as i64);
                 }
-                _ => Err(ApiError::BadRequest {
-                    code: "malformed_json",
-                    detail: format!("the request body is not valid JSON: {inner}"),
-                }),
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 
@@ -354,6 +369,14 @@ mod tests {
         assert_eq!(field_of(e), (422, "limit".into()));
         let e = parse_query::<Query>("verified=yes").unwrap_err();
         assert_eq!(field_of(e), (422, "verified".into()));
+    }
+
+    #[test]
+    fn numbers_without_a_fraction_are_integers() {
+        let b = parse_json::<Body>(br#"{"email":"a","inner":{"count":3.0}}"#).unwrap();
+        assert_eq!(b.inner.map(|i| i.count), Some(3));
+        let e = parse_json::<Body>(br#"{"email":"a","inner":{"count":3.5}}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "inner.count".into()));
     }
 
     #[test]

@@ -76,7 +76,12 @@ pub async fn upload(
 pub struct ExportQuery {
     /// `all` (default: organisations, then technologies, needs, experts), `organization`,
     /// `technology`, `need` or `expert`.
+    #[param(schema_with = export_kind)]
     pub kind: Option<String>,
+}
+
+fn export_kind() -> utoipa::openapi::schema::Schema {
+    crate::validate::schema::filter(["all", "organization", "technology", "need", "expert"])
 }
 
 /// Published listings as open data in the interchange format, streamed as JSON Lines.

@@ -22,6 +22,40 @@ pub struct MatchingQuery {
     pub limit: Option<usize>,
 }
 
+/// [`MatchingQuery`] as documented for a need.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct NeedMatchingQuery {
+    /// What to find: `technology` (default) or `expert`.
+    #[param(schema_with = for_need_kinds)]
+    kind: Option<String>,
+    /// 1–50, default 10.
+    #[param(minimum = 1, maximum = 50)]
+    limit: Option<usize>,
+}
+
+/// [`MatchingQuery`] as documented for a technology or an expert: they match needs.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SupplyMatchingQuery {
+    /// What to find: `need`, the only choice and the default.
+    #[param(schema_with = for_supply_kinds)]
+    kind: Option<String>,
+    /// 1–50, default 10.
+    #[param(minimum = 1, maximum = 50)]
+    limit: Option<usize>,
+}
+
+fn for_need_kinds() -> utoipa::openapi::schema::Schema {
+    crate::validate::schema::filter(["technology", "expert"])
+}
+
+fn for_supply_kinds() -> utoipa::openapi::schema::Schema {
+    crate::validate::schema::filter(["need"])
+}
+
 /// The listing matched.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MatchSource {
@@ -86,7 +120,7 @@ async fn run(
 
 /// Technologies (default) or experts that could answer a need, with the reasons.
 #[utoipa::path(get, path = "/api/v1/needs/{id}/matches", tag = "matching",
-    params(("id" = i64, Path), MatchingQuery),
+    params(("id" = i64, Path), NeedMatchingQuery),
     responses(
         (status = 200, description = "Ranked suggestions with reasons", body = MatchResponse),
         (status = 404, description = "No such need, or not yours to see", body = Problem, content_type = "application/problem+json"),
@@ -104,7 +138,7 @@ pub async fn for_need(
 
 /// Needs that a technology answers, with the reasons.
 #[utoipa::path(get, path = "/api/v1/technologies/{id}/matches", tag = "matching",
-    params(("id" = i64, Path), MatchingQuery),
+    params(("id" = i64, Path), SupplyMatchingQuery),
     responses(
         (status = 200, description = "Ranked needs with reasons", body = MatchResponse),
         (status = 404, description = "No such technology, or not yours to see", body = Problem, content_type = "application/problem+json"),
@@ -129,7 +163,7 @@ pub async fn for_technology(
 
 /// Needs an expert could help with, with the reasons.
 #[utoipa::path(get, path = "/api/v1/experts/{id}/matches", tag = "matching",
-    params(("id" = i64, Path), MatchingQuery),
+    params(("id" = i64, Path), SupplyMatchingQuery),
     responses(
         (status = 200, description = "Ranked needs with reasons", body = MatchResponse),
         (status = 404, description = "No such expert, or not yours to see", body = Problem, content_type = "application/problem+json"),

@@ -180,11 +180,14 @@ pub struct OrganizationList {
 #[into_params(parameter_in = Query)]
 pub struct OrganizationQuery {
     /// Only this type.
+    #[param(value_type = Option<OrgType>)]
     pub org_type: Option<String>,
     /// Only verified (`true`) or unverified (`false`) organisations.
     pub verified: Option<bool>,
-    /// At most 100; default 20.
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
 }
 

@@ -11,13 +11,15 @@ use crate::catalog::model::Kind;
 use crate::http::error::{ApiError, Problem, Violations};
 use crate::http::extract::ApiQuery;
 use crate::http::page::{page_within, Page, DEFAULT_LIMIT};
-use crate::taxonomy;
-
-/// How deep a search can be paged.
-const MAX_SEARCH_OFFSET: i64 = 10_000;
 use crate::http::route::ApiRoute;
 use crate::organizations::model::OrgType;
 use crate::state::AppState;
+use crate::taxonomy;
+use crate::validate::schema::filter;
+use utoipa::openapi::schema::Schema;
+
+/// How deep a search can be paged.
+const MAX_SEARCH_OFFSET: i64 = 10_000;
 
 const MAX_QUERY_CHARS: usize = 500;
 
@@ -25,31 +27,62 @@ const MAX_QUERY_CHARS: usize = 500;
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Words to find, with or without diacritics. Empty: browse with the filters.
+    #[param(max_length = 500)]
     pub q: Option<String>,
     /// technology, need, expert or any (default).
+    #[param(schema_with = kind_filter)]
     pub kind: Option<String>,
     /// Field or sector code: `2` matches every engineering sector, `207` one sector.
+    #[param(schema_with = taxonomy::schema::field_filter)]
     pub field: Option<String>,
+    #[param(schema_with = taxonomy::schema::priority_area_filter)]
     pub priority_area: Option<String>,
+    #[param(minimum = 1, maximum = 9)]
     pub trl_min: Option<u64>,
+    /// Not below `trl_min`.
+    #[param(minimum = 1, maximum = 9)]
     pub trl_max: Option<u64>,
+    #[param(schema_with = taxonomy::schema::ip_status_filter)]
     pub ip_status: Option<String>,
+    #[param(schema_with = taxonomy::schema::transfer_mode_filter)]
     pub transfer_mode: Option<String>,
     /// Price (technologies) or budget (needs) ranges overlapping [price_min, price_max], đồng.
+    #[param(minimum = 0)]
     pub price_min: Option<i64>,
+    /// Not below `price_min`.
+    #[param(minimum = 0)]
     pub price_max: Option<i64>,
     /// Type of the owner organisation.
+    #[param(schema_with = org_type_filter)]
     pub org_type: Option<String>,
     /// Experts' country, ISO 3166 two letters.
+    #[param(schema_with = taxonomy::schema::country_filter)]
     pub country: Option<String>,
     /// vi or en.
+    #[param(schema_with = language_filter)]
     pub language: Option<String>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// 0–10 000.
+    #[param(minimum = 0, maximum = 10000)]
     pub offset: Option<i64>,
     /// relevance (default) or newest.
+    #[param(schema_with = sort_filter)]
     pub sort: Option<String>,
+}
+
+fn kind_filter() -> Schema {
+    filter(Kind::SPELLINGS.into_iter().chain(["any"]))
+}
+fn org_type_filter() -> Schema {
+    filter(OrgType::SPELLINGS)
+}
+fn language_filter() -> Schema {
+    filter(Locale::SPELLINGS)
+}
+fn sort_filter() -> Schema {
+    filter(["relevance", "newest"])
 }
 
 fn code<T>(
@@ -192,10 +225,13 @@ pub async fn search(
 #[into_params(parameter_in = Query)]
 pub struct SuggestQuery {
     /// What has been typed so far.
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// technology, need, expert or any (default).
+    #[param(schema_with = kind_filter)]
     pub kind: Option<String>,
     /// 1–20, default 8.
+    #[param(minimum = 1, maximum = 20)]
     pub limit: Option<usize>,
 }
 
