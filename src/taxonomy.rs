@@ -357,13 +357,33 @@ pub mod schema {
     use crate::taxonomy::{
         AVAILABILITY, COUNTRIES, FIELDS, IP_STATUSES, PRIORITY_AREAS, TRANSFER_MODES,
     };
-    use crate::validate::schema::{filter, one_of};
+    use crate::validate::schema::{filter, list, one_of, one_of_or_null};
     use utoipa::openapi::schema::Schema;
 
     fn field_codes() -> impl Iterator<Item = &'static str> {
         FIELDS
             .iter()
             .flat_map(|(f, sectors)| std::iter::once(f.code).chain(sectors.iter().map(|s| s.code)))
+    }
+
+    /// Fields of S&T: at least one.
+    pub fn fields() -> Schema {
+        list(field(), Some(1), None, false)
+    }
+    pub fn priority_areas() -> Schema {
+        list(priority_area(), None, None, true)
+    }
+    pub fn transfer_modes() -> Schema {
+        list(transfer_mode(), None, None, true)
+    }
+    pub fn ip_status_or_null() -> Schema {
+        one_of_or_null(IP_STATUSES.iter().map(|t| t.code))
+    }
+    pub fn availability_or_null() -> Schema {
+        one_of_or_null(AVAILABILITY.iter().map(|t| t.code))
+    }
+    pub fn country_or_null() -> Schema {
+        one_of_or_null(COUNTRIES.split_ascii_whitespace())
     }
 
     pub fn field() -> Schema {

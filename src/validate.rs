@@ -128,14 +128,38 @@ impl Email {
     }
 }
 
+/// The web addresses accepted: http(s), a host name, an optional port, then path, query
+/// and fragment in the characters RFC 3986 allows (others percent-encoded). The parser
+/// and the OpenAPI schema use this one pattern.
+pub const WEB_URL_PATTERN: &str = concat!(
+    r"^https?://(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(?::[0-9]{1,4})?",
+    r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?",
+    r"(?:\?(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?",
+    r"(?:#(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$",
+);
+
+fn web_url_shape() -> &'static regex::Regex {
+    static SHAPE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    // A constant pattern, compiled in a unit test: it cannot fail here.
+    #[allow(clippy::expect_used)]
+    SHAPE.get_or_init(|| regex::Regex::new(WEB_URL_PATTERN).expect("WEB_URL_PATTERN is valid"))
+}
+
 /// An absolute http(s) URL, at most 512 characters.
 pub fn web_url(raw: &str) -> Result<String, String> {
     let s = clean_text(raw);
     if s.chars().count() > 512 {
         return Err("must be at most 512 characters".into());
     }
+    if !web_url_shape().is_match(&s) {
+        return Err(
+            "must be an http:// or https:// address with a host name, other characters \
+             percent-encoded (e.g. https://example.vn/cong-nghe)"
+                .into(),
+        );
+    }
     match url::Url::parse(&s) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(s),
+        Ok(u) if u.host_str().is_some() => Ok(s),
         Ok(_) => Err("must be an http:// or https:// address".into()),
         Err(e) => Err(format!("is not a valid URL ({e})")),
     }
@@ -145,8 +169,10 @@ pub fn web_url(raw: &str) -> Result<String, String> {
 /// (`#[schema(schema_with = …)]`): a client generating input from the schema gets it
 /// accepted, and input outside it refused.
 pub mod schema {
-    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
-    use utoipa::openapi::KnownFormat;
+    use utoipa::openapi::schema::{
+        AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+    };
+    use utoipa::openapi::{KnownFormat, RefOr};
 
     /// Characters refused anywhere: controls other than tab, line feed and carriage return.
     const CONTROL: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
@@ -155,12 +181,19 @@ pub mod schema {
     /// Characters that show nothing (besides white space); as `invisible` above.
     const INVISIBLE: &str =
         r"\u00AD\u034F\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF";
+    /// What `str::trim` removes: every character with the White_Space property.
+    const TRIMMED: &str =
+        r"\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
 
     fn string(pattern: String, max: usize) -> ObjectBuilder {
         ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::String))
             .pattern(Some(pattern))
             .max_length(Some(max))
+    }
+
+    fn or_null() -> SchemaType {
+        SchemaType::Array(vec![Type::String, Type::Null])
     }
 
     fn visible_pattern(min: usize) -> String {
@@ -177,12 +210,113 @@ pub mod schema {
             .into()
     }
 
-    /// [`crate::validate::optional_text`]: white space alone is no value; null clears.
+    /// [`crate::validate::text`] with these bounds, or null (no change, no value).
+    pub fn text_or_null<const MIN: usize, const MAX: usize>() -> Schema {
+        let min = MIN.max(1);
+        string(visible_pattern(min), MAX)
+            .min_length(Some(min))
+            .schema_type(or_null())
+            .into()
+    }
+
+    /// White space alone (no value, of any length) or null; `space` is the class of
+    /// characters that count as white space here.
+    fn blank(space: &str) -> Schema {
+        ObjectBuilder::new()
+            .schema_type(or_null())
+            .pattern(Some(format!("^[{space}]*$")))
+            .into()
+    }
+
+    /// `value`, or what trimming leaves empty, or null.
+    fn blank_or_value(value: Schema) -> Schema {
+        AnyOfBuilder::new().item(blank(TRIMMED)).item(value).into()
+    }
+
+    /// A value matching `pattern` of at most `max` characters, white space alone (no
+    /// value), or null.
+    fn blank_or(pattern: &str, max: Option<usize>) -> Schema {
+        let value = ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .pattern(Some(format!("^(?:{pattern})$")))
+            .max_length(max);
+        blank_or_value(value.into())
+    }
+
+    /// [`crate::validate::optional_text`]: white space alone (of any length) is no value;
+    /// null clears.
     pub fn optional_text<const MAX: usize>() -> Schema {
-        let visible = visible_pattern(1);
-        let pattern = format!("^(?:[{SPACE}]*|{})$", &visible[1..visible.len() - 1]);
-        string(pattern, MAX)
-            .schema_type(SchemaType::Array(vec![Type::String, Type::Null]))
+        // Controls are refused before the blank test, so blank is white space only.
+        let value: Schema = string(visible_pattern(1), MAX).into();
+        AnyOfBuilder::new().item(blank(SPACE)).item(value).into()
+    }
+
+    /// [`crate::validate::Email`].
+    pub fn email() -> Schema {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+            .max_length(Some(254))
+            .into()
+    }
+
+    /// An optional email address: blank or null for none.
+    pub fn optional_email() -> Schema {
+        blank_or_value(email())
+    }
+
+    /// [`crate::validate::web_url`], blank or null for none. (The parser takes more, such
+    /// as an IP address for the host; the schema states the usual form.)
+    pub fn optional_web_url() -> Schema {
+        let url = string(crate::validate::WEB_URL_PATTERN.into(), 512)
+            .format(Some(SchemaFormat::Custom("uri".into())));
+        blank_or_value(url.into())
+    }
+
+    /// A Vietnamese tax code (10 digits, or 10, a dash and 3), blank or null for none.
+    pub fn optional_tax_code() -> Schema {
+        let digit = format!("[0-9][{TRIMMED}]*");
+        blank_or(
+            &format!("[{TRIMMED}]*(?:{digit}){{10}}(?:-[{TRIMMED}]*(?:{digit}){{3}})?"),
+            None,
+        )
+    }
+
+    /// A phone number: 6 to 15 digits with spaces, `+`, `-`, dots and brackets; blank or
+    /// null for none.
+    pub fn optional_phone() -> Schema {
+        let sep = r"[ +\-.()]";
+        blank_or(
+            &format!("[{TRIMMED}]*{sep}*(?:[0-9]{sep}*){{6,15}}[{TRIMMED}]*"),
+            Some(32),
+        )
+    }
+
+    /// An ISO date (YYYY-MM-DD), blank or null for none.
+    pub fn optional_date() -> Schema {
+        blank_or(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", None)
+    }
+
+    /// A list of `item`s with these bounds on its length; `nullable` for "null: none".
+    pub fn list(item: Schema, min: Option<usize>, max: Option<usize>, nullable: bool) -> Schema {
+        let kind = if nullable {
+            SchemaType::Array(vec![Type::Array, Type::Null])
+        } else {
+            SchemaType::Type(Type::Array)
+        };
+        ArrayBuilder::new()
+            .schema_type(kind)
+            .items(RefOr::T(item))
+            .min_items(min)
+            .max_items(max)
+            .into()
+    }
+
+    /// A two-letter ISO 639-1 language code, either case, surrounding white space allowed.
+    pub fn language_code() -> Schema {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .pattern(Some(format!("^[{TRIMMED}]*[A-Za-z]{{2}}[{TRIMMED}]*$")))
             .into()
     }
 
@@ -194,24 +328,33 @@ pub mod schema {
             .into()
     }
 
+    /// One of `values`, or null.
+    pub fn one_of_or_null<'a>(values: impl IntoIterator<Item = &'a str>) -> Schema {
+        ObjectBuilder::new()
+            .schema_type(or_null())
+            .enum_values(Some(values.into_iter().map(Some).chain([None])))
+            .into()
+    }
+
     /// A filter parameter: one of `values`, or empty for no filter.
     pub fn filter<'a>(values: impl IntoIterator<Item = &'a str>) -> Schema {
         one_of(values.into_iter().chain([""]))
-    }
-
-    /// [`crate::validate::Email`].
-    pub fn email() -> Schema {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::String))
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
-            .max_length(Some(254))
-            .into()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_urls() {
+        assert!(web_url("https://iet.example.vn/cong-nghe?id=3#top").is_ok());
+        assert!(web_url(" http://a.vn:8080 ").is_ok());
+        assert!(web_url("https://a.vn/x<y").is_err());
+        assert!(web_url("https://a.vn/#a#b").is_err());
+        assert!(web_url("ftp://a.vn").is_err());
+        assert!(web_url("https://1.2.3.4.5").is_err());
+    }
 
     #[test]
     fn control_characters_and_invisible_text_are_refused_not_stripped() {

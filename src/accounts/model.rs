@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::db::schema::users;
 use crate::db::text_enum::text_enum;
 pub use crate::locale::Locale;
-use crate::validate::schema::{email, text};
+use crate::validate::schema::{email, text, text_or_null};
 
 text_enum! {
     /// Platform role. Organisation roles are separate (see `organizations`).
@@ -131,7 +131,7 @@ pub struct LoginResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    #[schema(schema_with = text::<2, 100>)]
+    #[schema(schema_with = text_or_null::<2, 100>)]
     pub display_name: Option<String>,
     #[schema(value_type = Option<Locale>)]
     pub locale: Option<String>,

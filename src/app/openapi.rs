@@ -5,7 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use crate::catalog::content::required_keys;
 use crate::catalog::handlers as catalog;
+use crate::catalog::model::Kind;
 use crate::{accounts, organizations};
 
 #[derive(OpenApi)]
@@ -125,9 +127,10 @@ impl Modify for BearerAuth {
 struct Contract;
 
 /// (status, component name, description) of the shared answers.
-const SHARED: [(&str, &str, &str); 9] = [
+const SHARED: [(&str, &str, &str); 10] = [
     ("400", "Malformed", "The body is empty, not well-formed JSON or not UTF-8 (`malformed_json`, `empty_body`, `body_read_failed`, `bad_request`)"),
     ("401", "Unauthenticated", "No valid bearer token (`unauthenticated`, `invalid_authorization`, `invalid_token`)"),
+    ("403", "Forbidden", "Not allowed to you (`forbidden`, or a code of its own such as `email_unconfirmed`)"),
     ("404", "NotFound", "Nothing at this path that you may see (`listing_not_found`, `deal_not_found`, … one code per resource): an id that cannot exist answers the same as a missing one"),
     ("408", "RequestTimeout", "The body did not arrive in time (`request_timeout`); the connection is closed"),
     ("413", "PayloadTooLarge", "The body is larger than the limit (`payload_too_large`)"),
@@ -171,14 +174,17 @@ impl Modify for Contract {
         }
         for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
+                (&mut item.get, false),
+                (&mut item.put, true),
+                (&mut item.post, true),
+                (&mut item.delete, true),
+                (&mut item.patch, true),
             ];
-            for operation in operations.into_iter().flatten() {
-                for status in shared_statuses(path, operation) {
+            for (operation, changes) in operations {
+                let Some(operation) = operation else {
+                    continue;
+                };
+                for status in shared_statuses(path, operation, changes) {
                     if let Some(answer) = shared(status) {
                         let responses = &mut operation.responses.responses;
                         responses.entry(status.to_string()).or_insert(answer);
@@ -190,7 +196,7 @@ impl Modify for Contract {
 }
 
 /// The shared answers an operation can give, from what it has.
-fn shared_statuses(path: &str, operation: &Operation) -> Vec<&'static str> {
+fn shared_statuses(path: &str, operation: &Operation, changes: bool) -> Vec<&'static str> {
     let mut out = Vec::new();
     let params = operation.parameters.iter().flatten();
     let (mut in_path, mut in_query) = (false, false);
@@ -210,6 +216,10 @@ fn shared_statuses(path: &str, operation: &Operation) -> Vec<&'static str> {
     }
     if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
         out.push("401");
+        // A change to something that is not only the caller's own account can be refused.
+        if changes && !path.starts_with("/api/v1/me") && !path.starts_with("/api/v1/auth/") {
+            out.push("403");
+        }
     }
     if in_path {
         out.push("404");
@@ -247,7 +257,7 @@ impl Modify for ListingShapes {
         let Ok(mut doc) = serde_json::to_value(&*openapi) else {
             return;
         };
-        if listing_shapes(&mut doc).is_some() {
+        if listing_shapes(&mut doc).is_some() && new_listings(&mut doc).is_some() {
             if let Ok(reshaped) = serde_json::from_value(doc) {
                 *openapi = reshaped;
             }
@@ -303,5 +313,28 @@ fn listing_shapes(doc: &mut serde_json::Value) -> Option<()> {
         }),
     );
     schemas.remove("Content");
+    Some(())
+}
+
+/// A new listing's body: its kind's fields, those it cannot be without required.
+fn new_listings(doc: &mut serde_json::Value) -> Option<()> {
+    use serde_json::{json, Value};
+    for (kind, listing, fields, _) in SHAPES {
+        let kind = Kind::parse(kind).ok()?;
+        let schemas = doc.pointer_mut("/components/schemas")?.as_object_mut()?;
+        let mut new = schemas.get(fields)?.clone();
+        new["required"] = json!(required_keys(kind));
+        new["description"] = Value::from(format!(
+            "A new {kind}, created as a draft; `organization_id` picks the owner when you \
+             belong to several."
+        ));
+        let name = format!("New{}", &listing[..listing.len() - "Listing".len()]);
+        schemas.insert(name.clone(), new);
+        let body = format!(
+            "/paths/~1api~1v1~1{}/post/requestBody/content/application~1json/schema",
+            kind.collection()
+        );
+        *doc.pointer_mut(&body)? = json!({"$ref": format!("#/components/schemas/{name}")});
+    }
     Some(())
 }

@@ -9,7 +9,8 @@ use super::model::{JsonList, Kind, ListingData};
 use crate::accounts::model::Locale;
 use crate::http::error::{FieldError, Violations};
 use crate::taxonomy;
-use crate::validate::{clean_text, text, Email};
+use crate::validate::schema as vs;
+use crate::validate::{text, Email};
 
 pub const TITLE_MIN: usize = 5;
 pub const TITLE_MAX: usize = 256;
@@ -25,43 +26,74 @@ const MONEY_MAX: i64 = 1_000_000_000_000_000;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TechnologyFields {
     /// `vi` (default) or `en`.
+    #[schema(schema_with = language_schema)]
     pub language: Option<String>,
     /// 5–256 characters.
+    #[schema(schema_with = vs::text::<TITLE_MIN, TITLE_MAX>)]
     pub title: Option<String>,
     /// At most 500 characters.
+    #[schema(schema_with = vs::optional_text::<SUMMARY_MAX>)]
     pub summary: Option<String>,
     /// At most 10 000 characters.
+    #[schema(schema_with = vs::text::<1, DESCRIPTION_MAX>)]
     pub description: Option<String>,
     /// Field or sector code of S&T (`207`), see `/api/v1/taxonomy/fields`.
+    #[schema(schema_with = taxonomy::schema::field)]
     pub field: Option<String>,
+    #[schema(schema_with = taxonomy::schema::priority_areas)]
     pub priority_areas: Option<Vec<String>>,
     /// At most 10, each at most 60 characters.
+    #[schema(schema_with = keyword_list)]
     pub keywords: Option<Vec<String>>,
     /// Technology readiness level, 1–9.
+    #[schema(value_type = i64, minimum = 1, maximum = 9)]
     pub trl: Option<i64>,
+    /// `none` by default.
+    #[schema(schema_with = taxonomy::schema::ip_status_or_null)]
     pub ip_status: Option<String>,
+    #[schema(schema_with = taxonomy::schema::transfer_modes)]
     pub transfer_modes: Option<Vec<String>>,
+    /// Whole đồng, 0–10^18; not above `price_vnd_max`.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub price_vnd_min: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub price_vnd_max: Option<i64>,
     pub negotiable: Option<bool>,
+    #[schema(schema_with = vs::optional_text::<LONG_TEXT_MAX>)]
     pub applications: Option<String>,
 }
 
 /// A technology need.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NeedFields {
+    /// `vi` (default) or `en`.
+    #[schema(schema_with = language_schema)]
     pub language: Option<String>,
+    /// 5–256 characters.
+    #[schema(schema_with = vs::text::<TITLE_MIN, TITLE_MAX>)]
     pub title: Option<String>,
+    /// At most 10 000 characters.
+    #[schema(schema_with = vs::text::<1, DESCRIPTION_MAX>)]
     pub description: Option<String>,
+    #[schema(schema_with = taxonomy::schema::field)]
     pub field: Option<String>,
+    #[schema(schema_with = taxonomy::schema::priority_areas)]
     pub priority_areas: Option<Vec<String>>,
+    /// At most 10, each at most 60 characters.
+    #[schema(schema_with = keyword_list)]
     pub keywords: Option<Vec<String>>,
     /// Minimum TRL wanted, 1–9.
+    #[schema(minimum = 1, maximum = 9)]
     pub trl_min: Option<i64>,
+    /// Whole đồng, 0–10^18; not above `budget_vnd_max`.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub budget_vnd_min: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub budget_vnd_max: Option<i64>,
     /// ISO date, not in the past.
+    #[schema(schema_with = crate::validate::schema::optional_date)]
     pub deadline: Option<String>,
+    #[schema(schema_with = taxonomy::schema::transfer_modes)]
     pub collaboration_types: Option<Vec<String>>,
     /// The owner's identity stays hidden until it accepts a contact.
     pub confidential: Option<bool>,
@@ -70,25 +102,75 @@ pub struct NeedFields {
 /// An expert profile. `email` and `phone` are never shown publicly.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExpertFields {
+    #[schema(schema_with = vs::text::<2, 200>)]
     pub full_name: Option<String>,
     /// As written in Vietnamese usage: `GS.TS.`, `PGS.TS.`, `TS.`, `ThS.`, `KS.`…
+    #[schema(schema_with = vs::optional_text::<32>)]
     pub academic_title: Option<String>,
+    #[schema(schema_with = vs::optional_text::<256>)]
     pub affiliation: Option<String>,
     /// ISO 3166 two-letter code; `VN` by default.
+    #[schema(schema_with = taxonomy::schema::country_or_null)]
     pub country: Option<String>,
+    /// At least one field of S&T.
+    #[schema(schema_with = taxonomy::schema::fields)]
     pub fields: Option<Vec<String>>,
+    /// At most 10, each at most 60 characters.
+    #[schema(schema_with = keyword_list)]
     pub expertise: Option<Vec<String>>,
-    /// Languages spoken, ISO 639-1 codes.
+    /// Languages spoken, ISO 639-1 codes, at most 10.
+    #[schema(schema_with = language_codes_list)]
     pub languages: Option<Vec<String>>,
+    #[schema(schema_with = vs::optional_text::<LONG_TEXT_MAX>)]
     pub bio: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::validate::schema::optional_email)]
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::validate::schema::optional_phone)]
     pub phone: Option<String>,
+    /// `consulting` by default.
+    #[schema(schema_with = taxonomy::schema::availability_or_null)]
     pub availability: Option<String>,
     /// Language of the profile text; guessed from the biography when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = language_schema)]
     pub language: Option<String>,
+}
+
+fn language_schema() -> utoipa::openapi::schema::Schema {
+    let mut codes: Vec<Option<&str>> = Locale::SPELLINGS.iter().copied().map(Some).collect();
+    codes.extend([Some(""), None]);
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::Array(vec![
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some(codes))
+        .into()
+}
+
+fn keyword_list() -> utoipa::openapi::schema::Schema {
+    vs::list(
+        vs::text::<1, KEYWORD_MAX_CHARS>(),
+        None,
+        Some(KEYWORDS_MAX),
+        true,
+    )
+}
+
+fn language_codes_list() -> utoipa::openapi::schema::Schema {
+    vs::list(vs::language_code(), None, Some(10), true)
+}
+
+/// The fields a new listing of a kind must have (the validation below requires them; the
+/// OpenAPI document states it).
+pub fn required_keys(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Technology => &["title", "description", "field", "trl"],
+        Kind::Need => &["title", "description", "field"],
+        Kind::Expert => &["full_name", "fields"],
+    }
 }
 
 /// The fields a client may send for a kind, besides `organization_id` and `version`.
@@ -331,31 +413,26 @@ fn optional_text(
         .flatten()
 }
 
-/// Keywords: cleaned, at most 10 of at most 60 characters, duplicates (ignoring case) dropped.
+/// Keywords: at most 10, each with a visible character and at most 60 characters as
+/// sent; cleaned, and duplicates (ignoring case) dropped.
 fn keywords(v: &mut Violations, field: &str, raw: Option<Vec<String>>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (i, k) in raw.unwrap_or_default().into_iter().enumerate() {
-        let k = clean_text(&k);
-        if k.is_empty() {
-            continue;
-        }
-        let n = k.chars().count();
-        if n > KEYWORD_MAX_CHARS {
-            v.add(
-                format!("{field}[{i}]"),
-                format!("must be at most {KEYWORD_MAX_CHARS} characters (got {n})"),
-            );
-            continue;
-        }
-        if !out.iter().any(|o| o.to_lowercase() == k.to_lowercase()) {
-            out.push(k);
-        }
-    }
-    if out.len() > KEYWORDS_MAX {
+    let raw = raw.unwrap_or_default();
+    if raw.len() > KEYWORDS_MAX {
         v.add(
             field,
-            format!("at most {KEYWORDS_MAX} items (got {})", out.len()),
+            format!("at most {KEYWORDS_MAX} items (got {})", raw.len()),
         );
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, k) in raw.into_iter().enumerate() {
+        match text(&k, 1, KEYWORD_MAX_CHARS) {
+            Ok(k) => {
+                if !out.iter().any(|o| o.to_lowercase() == k.to_lowercase()) {
+                    out.push(k);
+                }
+            }
+            Err(m) => v.add(format!("{field}[{i}]"), m),
+        }
     }
     out
 }
@@ -530,13 +607,16 @@ fn looks_vietnamese(s: &str) -> bool {
 }
 
 fn phone(raw: &str) -> Result<String, String> {
-    let s = clean_text(raw);
+    if raw.chars().count() > 32 {
+        return Err("must be at most 32 characters".into());
+    }
+    let s = raw.trim();
     let digits = s.chars().filter(char::is_ascii_digit).count();
     let allowed = s
         .chars()
         .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-    if allowed && (6..=15).contains(&digits) && s.chars().count() <= 32 {
-        Ok(s)
+    if allowed && (6..=15).contains(&digits) {
+        Ok(s.to_owned())
     } else {
         Err(
             "must be a phone number of 6 to 15 digits (spaces, +, -, dots and brackets allowed)"
@@ -547,6 +627,9 @@ fn phone(raw: &str) -> Result<String, String> {
 
 fn language_codes(v: &mut Violations, raw: Option<Vec<String>>) -> Option<JsonList> {
     let raw = raw?;
+    if raw.len() > 10 {
+        v.add("languages", "at most 10 languages");
+    }
     let mut out: Vec<String> = Vec::new();
     for (i, c) in raw.iter().enumerate() {
         let c = c.trim().to_ascii_lowercase();
@@ -560,9 +643,6 @@ fn language_codes(v: &mut Violations, raw: Option<Vec<String>>) -> Option<JsonLi
                 format!("`{c}` is not an ISO 639-1 language code"),
             );
         }
-    }
-    if out.len() > 10 {
-        v.add("languages", "at most 10 languages");
     }
     Some(JsonList(out))
 }

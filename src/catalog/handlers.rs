@@ -14,7 +14,7 @@ use super::service::{self, ListQuery, ListingView, QueueQuery, TransitionRequest
 use crate::accounts::extract::MaybeCaller;
 use crate::accounts::model::Caller;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, ApiJson, ApiQuery};
+use crate::http::extract::{optional_json, ApiJson, ApiQuery};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 use crate::taxonomy::{self, Term};
@@ -123,11 +123,7 @@ async fn transition(
             ))
         }
     };
-    let body: TransitionRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        TransitionRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let body: TransitionRequest = optional_json(&body)?;
     let version = if_match(&req)?;
     Ok(ok(service::transition(
         &state, caller, kind, id, action, body, version,
@@ -199,6 +195,7 @@ macro_rules! listing_endpoints {
                 params(("id" = i64, Path)),
                 responses(
                     (status = 204, description = "Deleted"),
+                    (status = 403, description = "Not yours to delete", body = Problem, content_type = "application/problem+json"),
                     (status = 409, description = "Not a draft (`invalid_transition`, with `allowed_actions`)", body = Problem, content_type = "application/problem+json"),
                 ))]
             pub async fn delete(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {

@@ -343,7 +343,9 @@ pub async fn update(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
-    /// Why the listing is rejected; required to reject, shown to the owner.
+    /// Why the listing is rejected (at least 3 visible characters); required to reject,
+    /// shown to the owner.
+    #[schema(schema_with = crate::validate::schema::text_or_null::<3, 2000>)]
     pub reason: Option<String>,
 }
 
@@ -524,12 +526,11 @@ pub async fn list(
 ) -> Result<ListingList, ApiError> {
     let mut v = Violations::new();
     let status = v
-        .optional("status", q.status, |s| Status::parse(s.trim()))
+        .optional("status", q.status, |s| Status::parse(&s))
         .flatten()
         .unwrap_or(Status::Published);
     let field = v
         .optional("field", q.field, |s| {
-            let s = s.trim().to_owned();
             if crate::taxonomy::is_field_code(&s) {
                 Ok(s)
             } else {
@@ -541,10 +542,10 @@ pub async fn list(
         .flatten();
     let priority_area = v
         .optional("priority_area", q.priority_area, |s| {
-            crate::taxonomy::priority_area(s.trim()).map(str::to_owned)
+            crate::taxonomy::priority_area(&s).map(str::to_owned)
         })
         .flatten();
-    let sort = match q.sort.as_deref().map(str::trim) {
+    let sort = match q.sort.as_deref() {
         None | Some("newest") => Sort::Newest,
         Some("title") => Sort::Title,
         Some(other) => {
@@ -622,9 +623,7 @@ pub async fn queue(
         ));
     }
     let mut v = Violations::new();
-    let kind = v
-        .optional("kind", q.kind, |s| Kind::parse(s.trim()))
-        .flatten();
+    let kind = v.optional("kind", q.kind, |s| Kind::parse(&s)).flatten();
     let p = page(&mut v, q.limit, q.offset);
     v.finish()?;
     state

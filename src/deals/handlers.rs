@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use serde::de::DeserializeOwned;
 
 use super::matches::{
     self, MatchList, MatchView, ProposeMatch, ProposedMatchesQuery, TakeUpRequest,
@@ -12,18 +11,9 @@ use super::service::{self, DeclineRequest, MessageRequest, NoteRequest, OpenDeal
 use super::views::{self, DealList, DealQuery, DealView, Timeline};
 use crate::accounts::model::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{parse_json, ApiJson, ApiQuery};
+use crate::http::extract::{optional_json, ApiJson, ApiQuery};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
-
-/// An optional JSON body: empty means the defaults.
-fn optional_body<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(T::default())
-    } else {
-        parse_json(body)
-    }
-}
 
 fn ok(view: DealView) -> HttpResponse {
     HttpResponse::Ok().json(view)
@@ -191,11 +181,11 @@ pub async fn answer_offer(
     let (id, offer_id, action) = path.into_inner();
     let view = match action.as_str() {
         "accept" => {
-            optional_body::<NoteRequest>(&body)?;
+            optional_json::<NoteRequest>(&body)?;
             offers::accept_offer(&state, caller, id, offer_id).await?
         }
         "reject" => {
-            offers::reject_offer(&state, caller, id, offer_id, optional_body(&body)?).await?
+            offers::reject_offer(&state, caller, id, offer_id, optional_json(&body)?).await?
         }
         _ => {
             return Err(ApiError::from_status(
@@ -230,12 +220,12 @@ pub async fn action(
     let (id, action) = path.into_inner();
     let view = match action.as_str() {
         "accept" => {
-            optional_body::<NoteRequest>(&body)?;
+            optional_json::<NoteRequest>(&body)?;
             service::accept(&state, caller, id).await?
         }
-        "decline" => service::decline(&state, caller, id, optional_body(&body)?).await?,
-        "withdraw" => service::withdraw(&state, caller, id, optional_body(&body)?).await?,
-        "close" => service::close(&state, caller, id, optional_body(&body)?).await?,
+        "decline" => service::decline(&state, caller, id, optional_json(&body)?).await?,
+        "withdraw" => service::withdraw(&state, caller, id, optional_json(&body)?).await?,
+        "close" => service::close(&state, caller, id, optional_json(&body)?).await?,
         _ => {
             return Err(ApiError::from_status(
                 actix_web::http::StatusCode::NOT_FOUND,
@@ -324,7 +314,7 @@ pub async fn match_action(
     match action.as_str() {
         // (`take_up`, as responses once spelled it, still works.)
         "take-up" | "take_up" => {
-            let view = matches::take_up(&state, caller, id, optional_body(&body)?).await?;
+            let view = matches::take_up(&state, caller, id, optional_json(&body)?).await?;
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, format!("/api/v1/deals/{}", view.id)))
                 .json(view))

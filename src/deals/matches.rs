@@ -27,12 +27,14 @@ use crate::validate::{optional_text, text};
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeMatch {
+    #[schema(required = true, value_type = i64)]
     pub need_id: Option<i64>,
     /// A technology that answers the need (or give `expert_id`).
     pub technology_id: Option<i64>,
     /// An expert who can help with the need (or give `technology_id`).
     pub expert_id: Option<i64>,
     /// Why the two fit, for both sides (up to 2 000 characters).
+    #[schema(schema_with = crate::validate::schema::optional_text::<2000>)]
     pub note: Option<String>,
     /// Your broker organisation, when you belong to several.
     pub organization_id: Option<i64>,
@@ -384,6 +386,7 @@ pub async fn list(
 pub struct TakeUpRequest {
     /// Your first message to the other side; a default one naming the match is used if
     /// left out.
+    #[schema(schema_with = crate::validate::schema::text_or_null::<1, 5000>)]
     pub message: Option<String>,
     /// The organisation you act for, when you belong to several.
     pub organization_id: Option<i64>,

@@ -23,15 +23,20 @@ use super::views::DealView;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferRequest {
-    /// A transfer mode code (see `/api/v1/vocabularies`).
+    /// A transfer mode code (see `/api/v1/taxonomy/transfer-modes`).
+    #[schema(required = true, schema_with = crate::taxonomy::schema::transfer_mode)]
     pub transfer_mode: Option<String>,
-    /// Price in whole đồng.
+    /// Price in whole đồng, 0–10^18.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub price_vnd: Option<i64>,
     /// 1–600 months.
+    #[schema(minimum = 1, maximum = 600)]
     pub duration_months: Option<i32>,
     /// Where the rights apply, e.g. "Việt Nam".
+    #[schema(schema_with = crate::validate::schema::optional_text::<200>)]
     pub territory: Option<String>,
     /// Other conditions (training, royalties, warranties…).
+    #[schema(schema_with = crate::validate::schema::optional_text::<5000>)]
     pub conditions: Option<String>,
 }
 

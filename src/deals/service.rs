@@ -23,6 +23,7 @@ use crate::http::error::{ApiError, Violations};
 use crate::notify::{format, Event};
 use crate::organizations::actor::{Acting, Actor};
 use crate::state::AppState;
+use crate::validate::schema::{optional_text as optional_text_schema, text as text_schema};
 use crate::validate::{optional_text, text};
 
 use super::rules::deal_not_found;
@@ -34,9 +35,12 @@ use super::views::{view, DealView};
 #[serde(deny_unknown_fields)]
 pub struct OpenDealRequest {
     /// `technology`, `need` or `expert`.
+    #[schema(required = true, value_type = Kind)]
     pub listing_kind: Option<String>,
+    #[schema(required = true, value_type = i64)]
     pub listing_id: Option<i64>,
     /// What you want to discuss (up to 5 000 characters).
+    #[schema(required = true, schema_with = text_schema::<1, 5000>)]
     pub message: Option<String>,
     /// The organisation you ask for, when you belong to several (none: yourself).
     pub organization_id: Option<i64>,
@@ -226,8 +230,10 @@ pub async fn accept(state: &AppState, caller: Caller, id: i64) -> Result<DealVie
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
     /// `not_relevant`, `too_early_stage`, `price`, `ip_unclear`, `no_capacity` or `other`.
+    #[schema(required = true, value_type = DeclineReason)]
     pub reason: Option<String>,
     /// Free text; required with `other`.
+    #[schema(schema_with = optional_text_schema::<2000>)]
     pub note: Option<String>,
 }
 
@@ -290,6 +296,7 @@ pub async fn decline(
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// Why, for the other side (optional).
+    #[schema(schema_with = optional_text_schema::<2000>)]
     pub note: Option<String>,
 }
 
@@ -375,6 +382,7 @@ async fn end(
 #[serde(deny_unknown_fields)]
 pub struct MessageRequest {
     /// Up to 5 000 characters.
+    #[schema(required = true, schema_with = text_schema::<1, 5000>)]
     pub body: Option<String>,
 }
 

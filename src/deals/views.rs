@@ -405,7 +405,7 @@ pub struct TimelineEntry {
     pub message: Option<String>,
     pub offer_id: Option<i64>,
     /// What else the step carries (reason codes, superseded offers).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<Value>,
 }
 

@@ -128,6 +128,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// An optional JSON body: nothing, or `null`, means the defaults.
+pub fn optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+    let text = bytes.trim_ascii();
+    if text.is_empty() || text == b"null" {
+        Ok(T::default())
+    } else {
+        parse_json(text)
+    }
+}
+
 /// Parses a JSON object, telling malformed input (400) from input of the wrong shape (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // serde accepts an array for a struct; every body of this API is an object.

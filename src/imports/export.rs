@@ -28,7 +28,7 @@ impl ExportKind {
             Self::Listing(Kind::Need),
             Self::Listing(Kind::Expert),
         ];
-        match s.map(str::trim) {
+        match s {
             None | Some("") | Some("all") => Ok(all),
             Some("organization") => Ok(vec![Self::Organization]),
             Some(k) => Kind::parse(k).map(|k| vec![Self::Listing(k)]).map_err(|_| {

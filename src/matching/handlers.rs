@@ -79,7 +79,7 @@ async fn run(
     q: MatchingQuery,
 ) -> Result<HttpResponse, ApiError> {
     let mut v = Violations::new();
-    let target = match (source_kind, q.kind.as_deref().map(str::trim)) {
+    let target = match (source_kind, q.kind.as_deref()) {
         (Kind::Need, None | Some("") | Some("technology")) => Kind::Technology,
         (Kind::Need, Some("expert")) => Kind::Expert,
         (Kind::Need, Some(other)) => {

@@ -81,6 +81,7 @@ pub async fn get(
         (status = 200, description = "Updated", body = OrganizationView),
         (status = 403, description = "Not an administrator of it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another organisation has this tax code (`tax_code_taken`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]

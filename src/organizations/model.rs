@@ -8,6 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::schema::organizations;
 use crate::db::text_enum::text_enum;
 use crate::db::utc;
+use crate::validate::schema::{
+    email, one_of_or_null, optional_email, optional_tax_code, optional_text, optional_web_url,
+    text, text_or_null,
+};
 
 text_enum! {
     /// What kind of organisation it is.
@@ -126,16 +130,19 @@ impl OrganizationView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganizationRequest {
-    #[schema(example = "Viện Công nghệ Môi trường")]
+    #[schema(required = true, schema_with = text::<2, 256>, example = "Viện Công nghệ Môi trường")]
     pub name: Option<String>,
+    #[schema(required = true, value_type = OrgType)]
     pub org_type: Option<String>,
-    #[schema(example = "Cầu Giấy")]
+    #[schema(schema_with = optional_text::<100>, example = "Cầu Giấy")]
     pub district: Option<String>,
-    #[schema(example = "https://iet.vast.vn")]
+    #[schema(schema_with = optional_web_url, example = "https://iet.example.vn")]
     pub website: Option<String>,
     /// Contact address; shown to members and moderators only.
+    #[schema(schema_with = optional_email)]
     pub email: Option<String>,
-    #[schema(example = "0101234567")]
+    /// 10 digits, or 10 digits, a dash and 3 (a branch).
+    #[schema(schema_with = optional_tax_code, example = "0101234567")]
     pub tax_code: Option<String>,
 }
 
@@ -144,20 +151,36 @@ pub struct CreateOrganizationRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganizationRequest {
+    #[schema(schema_with = text_or_null::<2, 256>)]
     pub name: Option<String>,
+    #[schema(schema_with = org_type_or_null)]
     pub org_type: Option<String>,
+    #[schema(schema_with = optional_text::<100>)]
     pub district: Option<String>,
+    #[schema(schema_with = optional_web_url)]
     pub website: Option<String>,
+    #[schema(schema_with = optional_email)]
     pub email: Option<String>,
+    #[schema(schema_with = optional_tax_code)]
     pub tax_code: Option<String>,
+}
+
+fn org_type_or_null() -> utoipa::openapi::schema::Schema {
+    one_of_or_null(OrgType::SPELLINGS)
+}
+
+fn member_role_or_null() -> utoipa::openapi::schema::Schema {
+    one_of_or_null(MemberRole::SPELLINGS)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     /// Email of an existing account.
+    #[schema(required = true, schema_with = email)]
     pub email: Option<String>,
     /// `member` (default) or `admin`.
+    #[schema(schema_with = member_role_or_null)]
     pub role: Option<String>,
 }
 

@@ -224,7 +224,7 @@ pub async fn get(
 pub async fn list(state: &AppState, q: OrganizationQuery) -> Result<OrganizationList, ApiError> {
     let mut v = Violations::new();
     let org_type = v
-        .optional("org_type", q.org_type, |s| OrgType::parse(s.trim()))
+        .optional("org_type", q.org_type, |s| OrgType::parse(&s))
         .flatten();
     let Page { limit, offset } = page(&mut v, q.limit, q.offset);
     v.finish()?;

@@ -91,10 +91,8 @@ fn code<T>(
     raw: Option<String>,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Option<T> {
-    v.optional(field, raw.filter(|s| !s.trim().is_empty()), |s| {
-        parse(s.trim())
-    })
-    .flatten()
+    v.optional(field, raw.filter(|s| !s.is_empty()), |s| parse(&s))
+        .flatten()
 }
 
 /// Validates the parameters into a search request; every bad one is named.
@@ -104,7 +102,7 @@ pub fn request(q: SearchQuery, locale: Locale) -> Result<Request, ApiError> {
     if text.chars().count() > MAX_QUERY_CHARS {
         v.add("q", format!("must be at most {MAX_QUERY_CHARS} characters"));
     }
-    let kind = match q.kind.as_deref().map(str::trim) {
+    let kind = match q.kind.as_deref() {
         None | Some("") | Some("any") => None,
         Some(k) => v.check(
             "kind",
@@ -162,7 +160,7 @@ pub fn request(q: SearchQuery, locale: Locale) -> Result<Request, ApiError> {
         MAX_SEARCH_OFFSET,
         ": refine the search instead",
     );
-    let sort = match q.sort.as_deref().map(str::trim) {
+    let sort = match q.sort.as_deref() {
         None | Some("") | Some("relevance") => SortBy::Relevance,
         Some("newest") => SortBy::Newest,
         Some(other) => {
@@ -256,7 +254,7 @@ pub async fn suggest(
     if text.chars().count() > 100 {
         v.add("q", "must be at most 100 characters");
     }
-    let kind = match q.kind.as_deref().map(str::trim) {
+    let kind = match q.kind.as_deref() {
         None | Some("") | Some("any") => None,
         Some(k) => v.check("kind", Kind::parse(k)),
     };
