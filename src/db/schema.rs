@@ -62,6 +62,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        email -> Text,
+        role -> Text,
+        status -> Text,
+        invited_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     listings (id) {
         id -> BigInt,
         kind -> Text,
@@ -255,11 +269,13 @@ diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(deal_offers -> deals (deal_id));
 diesel::joinable!(deal_events -> deals (deal_id));
 diesel::joinable!(deals -> listings (listing_id));
+diesel::joinable!(invitations -> organizations (organization_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    invitations,
     auth_tokens,
     login_throttle,
     organizations,

@@ -57,6 +57,7 @@ events! {
     VerifyEmail => "verify_email", Account;
     PasswordReset => "password_reset", Account;
     PasswordChanged => "password_changed", Account;
+    OrganizationInvitation => "organization_invitation", Account;
     DealRequested => "deal_requested", DealActivity;
     DealAccepted => "deal_accepted", DealActivity;
     DealDeclined => "deal_declined", DealActivity;
@@ -184,6 +185,8 @@ mod tests {
             Event::VerifyEmail => json!({"link_hours": 48}),
             Event::PasswordReset => json!({"link_minutes": 60}),
             Event::PasswordChanged => json!({}),
+            Event::OrganizationInvitation => json!({"organization": "Viện <Môi trường>",
+                "verified": false, "inviter": "Trần Thị B", "role": "thành viên", "days": 14}),
             Event::DealRequested => {
                 json!({"deal": deal, "actor_name": "Nguyễn Văn A", "actor_org": "Công ty X",
                                            "message": "Chúng tôi quan tâm.", "respond_by": "05/12/2026"})

@@ -3,8 +3,8 @@
 use actix_web::{web, HttpResponse};
 
 use super::model::{
-    AddMemberRequest, CreateOrganizationRequest, MemberView, OrganizationList, OrganizationQuery,
-    OrganizationView, UpdateOrganizationRequest,
+    CreateOrganizationRequest, MemberView, OrganizationList, OrganizationQuery, OrganizationView,
+    UpdateOrganizationRequest,
 };
 use super::service;
 use crate::accounts::extract::MaybeCaller;
@@ -113,30 +113,6 @@ pub async fn list_members(
     Ok(HttpResponse::Ok().json(service::list_members(&state, caller, id.into_inner()).await?))
 }
 
-/// Add a registered person to the organisation (its administrators).
-#[utoipa::path(
-    post, path = "/api/v1/organizations/{id}/members", tag = "organizations",
-    security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Organisation id")),
-    request_body = AddMemberRequest,
-    responses(
-        (status = 201, description = "Added", body = MemberView),
-        (status = 403, description = "Not an administrator of it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation or account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[tracing::instrument(skip_all, fields(user_id = caller.user_id))]
-pub async fn add_member(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-    body: ApiJson<AddMemberRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let member = service::add_member(&state, caller, id.into_inner(), body.0).await?;
-    Ok(HttpResponse::Created().json(member))
-}
-
 /// Remove a member (administrators), or leave (the member). The last administrator stays.
 #[utoipa::path(
     delete, path = "/api/v1/organizations/{id}/members/{user_id}", tag = "organizations",
@@ -190,8 +166,10 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute::get("/organizations/{id}", get),
         ApiRoute::patch("/organizations/{id}", update),
         ApiRoute::get("/organizations/{id}/members", list_members),
-        ApiRoute::post("/organizations/{id}/members", add_member),
         ApiRoute::delete("/organizations/{id}/members/{user_id}", remove_member),
         ApiRoute::post("/organizations/{id}/verify", verify),
     ]
+    .into_iter()
+    .chain(super::invitations::routes())
+    .collect()
 }

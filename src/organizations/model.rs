@@ -9,8 +9,8 @@ use crate::db::schema::organizations;
 use crate::db::text_enum::text_enum;
 use crate::db::utc;
 use crate::validate::schema::{
-    email, one_of_or_null, optional_email, optional_tax_code, optional_text, optional_web_url,
-    text, text_or_null,
+    one_of_or_null, optional_email, optional_tax_code, optional_text, optional_web_url, text,
+    text_or_null,
 };
 
 text_enum! {
@@ -167,21 +167,6 @@ pub struct UpdateOrganizationRequest {
 
 fn org_type_or_null() -> utoipa::openapi::schema::Schema {
     one_of_or_null(OrgType::SPELLINGS)
-}
-
-fn member_role_or_null() -> utoipa::openapi::schema::Schema {
-    one_of_or_null(MemberRole::SPELLINGS)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddMemberRequest {
-    /// Email of an existing account.
-    #[schema(required = true, schema_with = email)]
-    pub email: Option<String>,
-    /// `member` (default) or `admin`.
-    #[schema(schema_with = member_role_or_null)]
-    pub role: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,13 +1,11 @@
 //! Organisation rules: who may create, see, edit, staff and verify an organisation.
 
 use super::model::{
-    tax_code, AddMemberRequest, CreateOrganizationRequest, MemberRole, MemberView, NewOrganization,
-    OrgType, Organization, OrganizationList, OrganizationQuery, OrganizationView,
-    UpdateOrganizationRequest,
+    tax_code, CreateOrganizationRequest, MemberRole, MemberView, NewOrganization, OrgType,
+    Organization, OrganizationList, OrganizationQuery, OrganizationView, UpdateOrganizationRequest,
 };
 use super::repo::{self, Filter};
 use crate::accounts::model::Caller;
-use crate::accounts::repo as accounts_repo;
 use crate::db::{self, DbConn};
 use crate::http::error::{ApiError, Violations};
 use crate::http::page::{page, Page};
@@ -29,13 +27,6 @@ fn map_unique(e: diesel::result::Error) -> ApiError {
         tax_code_taken()
     } else {
         e.into()
-    }
-}
-
-fn user_not_found() -> ApiError {
-    ApiError::NotFound {
-        code: "user_not_found",
-        detail: "no account uses this email address: ask the person to register first".into(),
     }
 }
 
@@ -296,46 +287,6 @@ pub async fn update(
                 };
                 store_update(conn, &cur, &next, db::now()).map_err(map_unique)?;
                 view_for(conn, id, Some(&caller))
-            })
-        })
-        .await
-}
-
-pub async fn add_member(
-    state: &AppState,
-    caller: Caller,
-    org_id: i64,
-    req: AddMemberRequest,
-) -> Result<MemberView, ApiError> {
-    let mut v = Violations::new();
-    let email = v.required("email", req.email, |s| Email::parse(&s));
-    let role = v
-        .optional("role", req.role, |s| MemberRole::parse(s.trim()))
-        .flatten()
-        .unwrap_or(MemberRole::Member);
-    v.finish()?;
-    let Some(email) = email else {
-        return Err(ApiError::internal("validation passed without values"));
-    };
-    state
-        .db
-        .run(move |conn| {
-            db::write_tx(conn, |conn| {
-                require_org_admin(conn, org_id, &caller)?;
-                let user = accounts_repo::find_by_email(conn, email.as_str())?
-                    .ok_or_else(user_not_found)?;
-                if repo::member_role(conn, org_id, user.id)?.is_some() {
-                    return Err(ApiError::Conflict {
-                        code: "already_member",
-                        detail: "this person is already a member of the organisation".into(),
-                    });
-                }
-                repo::add_member(conn, org_id, user.id, role, db::now())?;
-                tracing::info!(organization_id = org_id, user_id = user.id, "member added");
-                repo::members(conn, org_id)?
-                    .into_iter()
-                    .find(|m| m.user_id == user.id)
-                    .ok_or_else(|| ApiError::internal("member vanished"))
             })
         })
         .await

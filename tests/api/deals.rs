@@ -57,14 +57,8 @@ impl Market {
             .organization(&institute, "Viện Công nghệ Môi trường", "institute")
             .await;
         let institute_2 = account(&app, INSTITUTE_2, "Lê Văn Bình", "vi").await;
-        let r = app
-            .post(
-                &format!("/api/v1/organizations/{org}/members"),
-                Some(&institute),
-                &json!({"email": INSTITUTE_2, "role": "member"}),
-            )
+        app.join(&institute, org, INSTITUTE_2, &institute_2, "member")
             .await;
-        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
         let enterprise = account(&app, ENTERPRISE, "John Carter", "en").await;
         app.organization(&enterprise, "Thanh Tri Dyeworks Ltd", "enterprise")
             .await;

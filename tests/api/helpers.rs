@@ -315,6 +315,29 @@ impl TestApp {
     }
 
     /// Creates an organisation as `token`'s owner; answers its id.
+    /// Makes the account of `email` (signed in as `member`) a member of `org` with `role`:
+    /// an administrator (`admin`) invites the address, the person accepts.
+    pub async fn join(&self, admin: &str, org: i64, email: &str, member: &str, role: &str) {
+        let r = self
+            .post(
+                &format!("/api/v1/organizations/{org}/invitations"),
+                Some(admin),
+                &json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let invitation: Value = r.json().await.expect("json");
+        let id = invitation["id"].as_i64().expect("id");
+        let r = self
+            .post(
+                &format!("/api/v1/me/invitations/{id}/accept"),
+                Some(member),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
     pub async fn organization(&self, token: &str, name: &str, org_type: &str) -> i64 {
         let r = self
             .post(

@@ -2,6 +2,7 @@ use serde_json::{json, Value};
 use techex::accounts::model::Role;
 
 use crate::helpers::{fields, problem, TestApp, PASSWORD};
+use crate::mail::{memory_mail, Inbox};
 
 #[tokio::test]
 async fn creator_administers_and_members_see_contact_details() {
@@ -18,6 +19,7 @@ async fn creator_administers_and_members_see_contact_details() {
         .await;
     assert_eq!(r.status(), 201);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let org_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
     let org: Value = r.json().await.unwrap();
     let id = org["id"].as_i64().unwrap();
     assert_eq!(location, format!("/api/v1/organizations/{id}"));
@@ -56,18 +58,17 @@ async fn creator_administers_and_members_see_contact_details() {
     assert_eq!(list["total"], 1);
     assert!(list["items"][0].get("email").is_none());
 
-    // Membership: the admin adds; the new member sees the contact address.
+    // Membership by invitation: the admin invites, the person accepts; the new member
+    // sees the contact address.
     let member = app.signed_in("kysu@moitruong.example.vn").await;
-    let r = app
-        .post(
-            &format!("{location}/members"),
-            Some(&owner),
-            &json!({"email": "KySu@moitruong.example.vn"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let added: Value = r.json().await.unwrap();
-    assert_eq!(added["role"], "member");
+    app.join(
+        &owner,
+        org_id,
+        "KySu@moitruong.example.vn",
+        &member,
+        "member",
+    )
+    .await;
     let seen: Value = app
         .get(&location, Some(&member))
         .await
@@ -82,11 +83,16 @@ async fn creator_administers_and_members_see_contact_details() {
         .await
         .unwrap();
     assert_eq!(members.as_array().unwrap().len(), 2);
+    assert!(members
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["email"] == "kysu@moitruong.example.vn" && m["role"] == "member"));
 
-    // A plain member cannot add people, outsiders cannot list members.
+    // A plain member cannot invite, outsiders cannot list members.
     let r = app
         .post(
-            &format!("{location}/members"),
+            &format!("{location}/invitations"),
             Some(&member),
             &json!({"email": "nguoingoai@example.vn"}),
         )
@@ -99,23 +105,185 @@ async fn creator_administers_and_members_see_contact_details() {
         "forbidden",
     )
     .await;
-    // Adding twice, or someone without an account.
+}
+
+#[tokio::test]
+async fn invitations_tell_nobody_who_has_an_account() {
+    let app = TestApp::spawn_with(memory_mail).await;
+    let mail = Inbox::of(&app);
+    let owner = app.signed_in("vien@moitruong.example.vn").await;
+    let org = app
+        .organization(&owner, "Viện Công nghệ Môi trường", "institute")
+        .await;
+    let invitations = format!("/api/v1/organizations/{org}/invitations");
+    let registered = app.signed_in("kysu@moitruong.example.vn").await;
+
+    // The same answer for an address with an account and one without, a moderator's
+    // included; every invited address is emailed.
+    let moderator = app
+        .privileged("kiemduyet@skhcn.example.vn", Role::Moderator)
+        .await;
+    let mut answers = Vec::new();
+    for email in [
+        "kysu@moitruong.example.vn",
+        "chua-dang-ky@example.vn",
+        "kiemduyet@skhcn.example.vn",
+    ] {
+        let r = app
+            .post(&invitations, Some(&owner), &json!({"email": email}))
+            .await;
+        assert_eq!(r.status(), 201);
+        let mut v: Value = r.json().await.unwrap();
+        assert_eq!(v["email"], email);
+        assert_eq!(v["status"], "pending");
+        assert_eq!(v["role"], "member");
+        for varying in ["id", "email", "created_at", "expires_at"] {
+            v.as_object_mut().unwrap().remove(varying);
+        }
+        answers.push(v);
+        let letter = mail.wait_subject(email, "Viện Công nghệ Môi trường").await;
+        assert!(
+            letter.text.contains("https://techex.test/invitations"),
+            "{}",
+            letter.text
+        );
+        assert!(letter
+            .text
+            .contains("chưa được Sở Khoa học và Công nghệ xác minh"));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[1], answers[2]);
+    let open: Value = app
+        .get(&invitations, Some(&owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(open.as_array().unwrap().len(), 3);
+
+    // Nobody is a member before accepting; only the invited address sees the invitation.
+    let members: Value = app
+        .get(
+            &format!("/api/v1/organizations/{org}/members"),
+            Some(&owner),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members.as_array().unwrap().len(), 1);
+    let mine: Value = app
+        .get("/api/v1/me/invitations", Some(&registered))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mine = mine.as_array().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["organization_name"], "Viện Công nghệ Môi trường");
+    assert_eq!(mine[0]["organization_verified"], false);
+    let id = mine[0]["id"].as_i64().unwrap();
+    let outsider = app.signed_in("nguoingoai@example.vn").await;
+    let none: Value = app
+        .get("/api/v1/me/invitations", Some(&outsider))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none.as_array().unwrap().len(), 0);
     let r = app
         .post(
-            &format!("{location}/members"),
-            Some(&owner),
-            &json!({"email": "kysu@moitruong.example.vn"}),
+            &format!("/api/v1/me/invitations/{id}/accept"),
+            Some(&outsider),
+            &json!({}),
         )
         .await;
-    problem(r, 409, "already_member").await;
+    problem(r, 404, "invitation_not_found").await;
+
+    // An address not yet confirmed cannot answer.
+    let r = app
+        .register("chua-dang-ky@example.vn", PASSWORD, "Người Mới")
+        .await;
+    assert_eq!(r.status(), 201);
+    let unconfirmed = app.token("chua-dang-ky@example.vn", PASSWORD).await;
+    problem(
+        app.get("/api/v1/me/invitations", Some(&unconfirmed)).await,
+        403,
+        "email_unconfirmed",
+    )
+    .await;
+
+    // The moderator declines; the engineer accepts and is a member; answered ones close.
+    let theirs: Value = app
+        .get("/api/v1/me/invitations", Some(&moderator))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let declined = theirs[0]["id"].as_i64().unwrap();
     let r = app
         .post(
-            &format!("{location}/members"),
-            Some(&owner),
-            &json!({"email": "chua-dang-ky@example.vn"}),
+            &format!("/api/v1/me/invitations/{declined}/decline"),
+            Some(&moderator),
+            &json!({}),
         )
         .await;
-    problem(r, 404, "user_not_found").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "declined");
+    let r = app
+        .post(
+            &format!("/api/v1/me/invitations/{id}/accept"),
+            Some(&registered),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "accepted");
+    let r = app
+        .post(
+            &format!("/api/v1/me/invitations/{id}/accept"),
+            Some(&registered),
+            &json!({}),
+        )
+        .await;
+    problem(r, 404, "invitation_not_found").await;
+    let members: Value = app
+        .get(
+            &format!("/api/v1/organizations/{org}/members"),
+            Some(&owner),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members.as_array().unwrap().len(), 2);
+
+    // The administrator withdraws the last open one.
+    let open: Value = app
+        .get(&invitations, Some(&owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let open = open.as_array().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["email"], "chua-dang-ky@example.vn");
+    let last = open[0]["id"].as_i64().unwrap();
+    let r = app
+        .delete(&format!("{invitations}/{last}"), Some(&owner))
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = app
+        .delete(&format!("{invitations}/{last}"), Some(&owner))
+        .await;
+    problem(r, 404, "invitation_not_found").await;
+    let open: Value = app
+        .get(&invitations, Some(&owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(open.as_array().unwrap().len(), 0);
 }
 
 #[tokio::test]
@@ -259,14 +427,8 @@ async fn validation_conflicts_and_the_last_admin() {
     problem(r, 409, "last_admin").await;
 
     // A second admin makes leaving possible.
-    let r = app
-        .post(
-            &format!("/api/v1/organizations/{id}/members"),
-            Some(&owner),
-            &json!({"email": "khac@example.vn", "role": "admin"}),
-        )
+    app.join(&owner, id, "khac@example.vn", &other, "admin")
         .await;
-    assert_eq!(r.status(), 201);
     let r = app
         .delete(
             &format!("/api/v1/organizations/{id}/members/{owner_id}"),
