@@ -4,7 +4,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::mail::{self, ResetConfirm, ResetRequest, TokenRequest};
 use super::model::{
-    Caller, ChangePasswordRequest, LoginRequest, LoginResponse, RegisterRequest, UserView,
+    Caller, ChangePasswordRequest, LoginRequest, LoginResponse, RegisterRequest,
+    RegistrationReceived, UserView,
 };
 use super::service;
 use crate::http::error::{ApiError, Problem};
@@ -12,13 +13,12 @@ use crate::http::extract::{client_addr, ApiJson};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
-/// Create an account.
+/// Create an account (its address to be confirmed).
 #[utoipa::path(
     post, path = "/api/v1/auth/register", tag = "accounts",
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created", body = UserView),
-        (status = 409, description = "Email already registered (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Received: a new account gets a confirmation link; an address already registered gets an email to its owner instead. The answer is the same either way", body = RegistrationReceived),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -27,8 +27,8 @@ pub async fn register(
     state: web::Data<AppState>,
     body: ApiJson<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = service::register(&state, body.0).await?;
-    Ok(HttpResponse::Created().json(user))
+    let received = service::register(&state, body.0).await?;
+    Ok(HttpResponse::Accepted().json(received))
 }
 
 /// Sign in with email and password; answers a bearer token.

@@ -89,6 +89,29 @@ pub fn queue_verification(
     Ok(())
 }
 
+/// Tells the owner of an address that someone (perhaps they) tried to register it again:
+/// registration answers the same for a new and a taken address, so the owner learns it
+/// here. At most one such email per account and day.
+pub fn queue_already_registered(
+    conn: &mut DbConn,
+    settings: &Settings,
+    user: &User,
+) -> Result<(), ApiError> {
+    let day = db::now().date();
+    outbox::queue(
+        conn,
+        settings,
+        &Notice {
+            event: Event::AlreadyRegistered,
+            key: &format!("already-registered:{}:{day}", user.id),
+            path: "/password-reset",
+        },
+        &[recipient(user)],
+        |_| json!({}),
+    )?;
+    Ok(())
+}
+
 /// Tells the account its password changed (a security notice; always sent).
 pub fn queue_password_changed(
     conn: &mut DbConn,

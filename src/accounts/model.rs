@@ -111,6 +111,14 @@ pub struct RegisterRequest {
     pub locale: Option<String>,
 }
 
+/// The answer to a registration, the same whether the address was free or taken.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationReceived {
+    /// The address as it will be used (trimmed, lower case).
+    pub email: String,
+    pub detail: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {

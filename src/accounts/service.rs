@@ -4,7 +4,7 @@ use chrono::Duration;
 
 use super::model::{
     utc, Caller, ChangePasswordRequest, Locale, LoginRequest, LoginResponse, NewUser,
-    RegisterRequest, Role, UpdateMeRequest, UserView,
+    RegisterRequest, RegistrationReceived, Role, UpdateMeRequest, UserView,
 };
 use super::repo;
 use super::throttle::{self, Subject};
@@ -46,10 +46,39 @@ fn issue_token(
     Ok((token, expires_at))
 }
 
-pub async fn register(state: &AppState, req: RegisterRequest) -> Result<UserView, ApiError> {
-    let user = register_account(state, req, true).await?;
+/// Registers an address. The answer is the same whether it was free (an account is
+/// created and a confirmation link sent) or already taken (its owner is emailed instead),
+/// so registration cannot be used to find out who has an account.
+pub async fn register(
+    state: &AppState,
+    req: RegisterRequest,
+) -> Result<RegistrationReceived, ApiError> {
+    let asked = req.email.clone().unwrap_or_default();
+    let email = match register_account(state, req, true).await {
+        Ok(Registered::Created(user)) => user.email,
+        Ok(Registered::Taken(email)) => email,
+        // Registered by someone else between the check and the insert: the same answer.
+        Err(ApiError::Conflict {
+            code: "email_taken",
+            ..
+        }) => Email::parse(&asked).map(Email::into_inner).unwrap_or(asked),
+        Err(e) => return Err(e),
+    };
     state.wake_outbox();
-    Ok(user)
+    Ok(RegistrationReceived {
+        email,
+        detail: "check your inbox: a new account gets a link to confirm the address; if an \
+                 account already uses it, its owner is told instead"
+            .into(),
+    })
+}
+
+/// What a registration did.
+enum Registered {
+    Created(UserView),
+    /// The address belongs to an account already (whose owner is emailed when the
+    /// registration was a public one).
+    Taken(String),
 }
 
 /// Creates the account; with `verify`, the verification email is queued in the same
@@ -58,7 +87,7 @@ async fn register_account(
     state: &AppState,
     req: RegisterRequest,
     verify: bool,
-) -> Result<UserView, ApiError> {
+) -> Result<Registered, ApiError> {
     let min = state.settings.auth.min_password_length;
     let mut v = Violations::new();
     let email = v.required("email", req.email, |s| Email::parse(&s));
@@ -85,6 +114,13 @@ async fn register_account(
         .run(move |conn| {
             db::write_tx(conn, |conn| {
                 let now = db::now();
+                if let Some(owner) = repo::find_by_email(conn, email.as_str())? {
+                    if verify {
+                        super::mail::queue_already_registered(conn, &settings, &owner)?;
+                    }
+                    tracing::info!(user_id = owner.id, "registration of a taken address");
+                    return Ok(Registered::Taken(owner.email));
+                }
                 let new = NewUser {
                     email: email.as_str(),
                     password_hash: &hash,
@@ -112,7 +148,7 @@ async fn register_account(
                     super::mail::queue_verification(conn, &settings, &user)?;
                 }
                 tracing::info!(user_id = id, "account registered");
-                Ok(view(&user))
+                Ok(Registered::Created(view(&user)))
             })
         })
         .await
@@ -414,6 +450,12 @@ pub async fn create_privileged(
         false,
     )
     .await?;
+    let Registered::Created(user) = user else {
+        return Err(ApiError::Conflict {
+            code: "email_taken",
+            detail: "an account with this email address was created meanwhile".into(),
+        });
+    };
     state
         .db
         .run(move |conn| {

@@ -58,6 +58,7 @@ events! {
     PasswordReset => "password_reset", Account;
     PasswordChanged => "password_changed", Account;
     OrganizationInvitation => "organization_invitation", Account;
+    AlreadyRegistered => "already_registered", Account;
     DealRequested => "deal_requested", DealActivity;
     DealAccepted => "deal_accepted", DealActivity;
     DealDeclined => "deal_declined", DealActivity;
@@ -185,6 +186,7 @@ mod tests {
             Event::VerifyEmail => json!({"link_hours": 48}),
             Event::PasswordReset => json!({"link_minutes": 60}),
             Event::PasswordChanged => json!({}),
+            Event::AlreadyRegistered => json!({}),
             Event::OrganizationInvitation => json!({"organization": "Viện <Môi trường>",
                 "verified": false, "inviter": "Trần Thị B", "role": "thành viên", "days": 14}),
             Event::DealRequested => {

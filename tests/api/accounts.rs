@@ -1,6 +1,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{fields, problem, TestApp, PASSWORD};
+use crate::mail::{memory_mail, Inbox};
 
 #[tokio::test]
 async fn register_login_me_logout_then_the_token_is_refused() {
@@ -13,14 +14,10 @@ async fn register_login_me_logout_then_the_token_is_refused() {
                     "display_name": "Nguyễn Thị Lan", "locale": "en"}),
         )
         .await;
-    assert_eq!(r.status(), 201);
-    let user: Value = r.json().await.unwrap();
-    assert_eq!(user["email"], "lan.nguyen@example.vn");
-    assert_eq!(user["display_name"], "Nguyễn Thị Lan");
-    assert_eq!(user["locale"], "en");
-    assert_eq!(user["role"], "member");
-    assert_eq!(user["email_verified"], false);
-    assert!(user.get("password_hash").is_none());
+    assert_eq!(r.status(), 202);
+    let received: Value = r.json().await.unwrap();
+    assert_eq!(received["email"], "lan.nguyen@example.vn");
+    assert!(received.get("id").is_none());
 
     // Sign-in is case-insensitive on the email, before verification.
     let r = app.login("LAN.NGUYEN@example.vn", PASSWORD).await;
@@ -29,7 +26,13 @@ async fn register_login_me_logout_then_the_token_is_refused() {
     let token = login["token"].as_str().unwrap().to_owned();
     assert!(token.len() >= 40);
     assert!(login["expires_at"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(login["user"]["id"], user["id"]);
+    let user = &login["user"];
+    assert_eq!(user["email"], "lan.nguyen@example.vn");
+    assert_eq!(user["display_name"], "Nguyễn Thị Lan");
+    assert_eq!(user["locale"], "en");
+    assert_eq!(user["role"], "member");
+    assert_eq!(user["email_verified"], false);
+    assert!(user.get("password_hash").is_none());
 
     let r = app.get("/api/v1/me", Some(&token)).await;
     assert_eq!(r.status(), 200);
@@ -57,18 +60,55 @@ async fn register_login_me_logout_then_the_token_is_refused() {
 }
 
 #[tokio::test]
-async fn duplicate_email_is_a_conflict() {
-    let app = TestApp::spawn().await;
-    assert_eq!(
-        app.register("hung@example.vn", PASSWORD, "Trần Hùng")
-            .await
-            .status(),
-        201
-    );
-    let r = app
+async fn registering_a_taken_address_answers_alike_and_tells_its_owner() {
+    let app = TestApp::spawn_with(memory_mail).await;
+    let mail = Inbox::of(&app);
+    let first = app.register("hung@example.vn", PASSWORD, "Trần Hùng").await;
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.unwrap();
+    let again = app
         .register("HUNG@example.vn", "một-mật-khẩu-khác-99", "Ai Đó")
         .await;
-    problem(r, 409, "email_taken").await;
+    assert_eq!(again.status(), 202);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first, again);
+    let fresh = app.register("moi@example.vn", PASSWORD, "Người Mới").await;
+    assert_eq!(fresh.status(), 202);
+    let mut fresh: Value = fresh.json().await.unwrap();
+    fresh["email"] = first["email"].clone();
+    assert_eq!(fresh, first);
+
+    // The owner is told (once a day at most); the account and its password are unchanged.
+    let told = mail
+        .wait_subject("hung@example.vn", "đăng ký bằng địa chỉ email")
+        .await;
+    assert!(
+        told.text.contains("https://techex.test/password-reset"),
+        "{}",
+        told.text
+    );
+    mail.wait_subject("moi@example.vn", "Xác nhận địa chỉ email")
+        .await;
+    let r = app.login("hung@example.vn", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(me["user"]["display_name"], "Trần Hùng");
+    let r = app
+        .register("hung@example.vn", "lại-một-mật-khẩu-77", "Lần Nữa")
+        .await;
+    assert_eq!(r.status(), 202);
+    let third = app
+        .register("ba@example.vn", PASSWORD, "Người Thứ Ba")
+        .await;
+    assert_eq!(third.status(), 202);
+    mail.wait_subject("ba@example.vn", "Xác nhận địa chỉ email")
+        .await;
+    let owner_mail = mail
+        .to("hung@example.vn")
+        .into_iter()
+        .filter(|m| m.subject.contains("đăng ký bằng địa chỉ email"))
+        .count();
+    assert_eq!(owner_mail, 1);
 }
 
 #[tokio::test]

@@ -535,7 +535,7 @@ async fn sigterm_during_a_send_delivers_the_message_once_before_exiting() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 202);
     // The worker is mid-send when the signal comes…
     accepted
         .recv_timeout(Duration::from_secs(60))

@@ -35,7 +35,7 @@ async fn account(app: &TestApp, email: &str, name: &str, locale: &str) -> String
             &json!({"email": email, "password": PASSWORD, "display_name": name, "locale": locale}),
         )
         .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     app.confirm_email(email).await;
     app.token(email, PASSWORD).await
 }
@@ -1232,7 +1232,7 @@ async fn an_unconfirmed_address_cannot_open_a_deal() {
             &json!({"email": "moi@lookalike.example", "password": PASSWORD, "display_name": "Người Mới"}),
         )
         .await;
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 202);
     let fresh = m.app.token("moi@lookalike.example", PASSWORD).await;
     let body = json!({"listing_kind": "technology", "listing_id": tech,
                       "message": "Chúng tôi muốn mua công nghệ này."});

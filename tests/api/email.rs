@@ -73,7 +73,7 @@ async fn register(app: &TestApp, email: &str, locale: &str) {
             &json!({"email": email, "password": PASSWORD, "display_name": "Nguyễn Thị Mai", "locale": locale}),
         )
         .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
 }
 
 /// A free port outside the kernel's ephemeral range, so that no server started on port 0

@@ -275,7 +275,7 @@ impl TestApp {
         let r = self.register(email, PASSWORD, "Người Dùng Thử").await;
         assert_eq!(
             r.status(),
-            StatusCode::CREATED,
+            StatusCode::ACCEPTED,
             "{}",
             r.text().await.unwrap_or_default()
         );

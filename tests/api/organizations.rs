@@ -204,7 +204,7 @@ async fn invitations_tell_nobody_who_has_an_account() {
     let r = app
         .register("chua-dang-ky@example.vn", PASSWORD, "Người Mới")
         .await;
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 202);
     let unconfirmed = app.token("chua-dang-ky@example.vn", PASSWORD).await;
     problem(
         app.get("/api/v1/me/invitations", Some(&unconfirmed)).await,
