@@ -91,7 +91,11 @@ use crate::{accounts, organizations};
         crate::deals::handlers::get_match,
         crate::deals::handlers::match_action,
     ),
-    components(schemas(crate::http::error::Problem, crate::http::error::FieldError)),
+    components(schemas(
+        crate::http::error::Problem,
+        crate::http::error::FieldError,
+        organizations::invitations::InvitationAnswer,
+    )),
     modifiers(&BearerAuth, &Contract, &ListingShapes),
     tags(
         (name = "health", description = "Probes for orchestrators"),

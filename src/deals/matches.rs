@@ -474,12 +474,7 @@ pub async fn take_up(
                 repo::set_match_status(conn, m.id, MatchStatus::TakenUp, Some(deal.id), now)?;
                 // The broker hears that the proposal was taken up.
                 let taker = repo::display_name(conn, who.account()?)?;
-                let taker_org = deal
-                    .requester_org_id
-                    .map(|o| organizations::contact(conn, o))
-                    .transpose()?
-                    .flatten()
-                    .map(|o| o.name);
+                let taker_org = super::transition::OrgLabel::of(conn, deal.requester_org_id)?;
                 let ctx = match_ctx(&m, &need, &target);
                 super::notify::tell(
                     conn,

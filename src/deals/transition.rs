@@ -76,13 +76,34 @@ pub(super) fn apply(
 
 /// The name an email shows for the person acting, and their organisation's; the owner
 /// side of a confidential need stays anonymous until it has accepted.
+/// An organisation as an email names it: with whether the Department verified it, so a
+/// look-alike of a known organisation is never shown as if it were the real one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct OrgLabel {
+    pub name: String,
+    pub verified: bool,
+}
+
+impl OrgLabel {
+    pub(super) fn of(conn: &mut DbConn, id: Option<i64>) -> Result<Option<Self>, ApiError> {
+        Ok(id
+            .map(|id| organizations::contact(conn, id))
+            .transpose()?
+            .flatten()
+            .map(|o| OrgLabel {
+                name: o.name,
+                verified: o.verified_at.is_some(),
+            }))
+    }
+}
+
 pub(super) fn actor_name(
     conn: &mut DbConn,
     deal: &DealRow,
     listing: &ListingRow,
     side: Side,
     user_id: i64,
-) -> Result<(String, Option<String>), ApiError> {
+) -> Result<(String, Option<OrgLabel>), ApiError> {
     if side == Side::Owner && listing.data.confidential && deal.accepted_at.is_none() {
         return Ok((String::new(), None));
     }
@@ -93,12 +114,7 @@ pub(super) fn actor_name(
         Side::Broker => deal.broker_org_id,
         _ => None,
     };
-    let org = org
-        .map(|id| organizations::contact(conn, id))
-        .transpose()?
-        .flatten()
-        .map(|o| o.name);
-    Ok((name, org))
+    Ok((name, OrgLabel::of(conn, org)?))
 }
 
 /// "the listing's owner" where the owner side stays anonymous.
@@ -153,7 +169,7 @@ pub(super) struct Told {
     pub deal: Value,
     /// The actor's name ("" for the anonymous owner of a confidential need: see `named`).
     pub actor_name: String,
-    pub actor_org: Option<String>,
+    pub actor_org: Option<OrgLabel>,
 }
 
 impl Turn<'_> {

@@ -190,7 +190,7 @@ mod tests {
             Event::OrganizationInvitation => json!({"organization": "Viện <Môi trường>",
                 "verified": false, "inviter": "Trần Thị B", "role": "thành viên", "days": 14}),
             Event::DealRequested => {
-                json!({"deal": deal, "actor_name": "Nguyễn Văn A", "actor_org": "Công ty X",
+                json!({"deal": deal, "actor_name": "Nguyễn Văn A", "actor_org": {"name": "Công ty X", "verified": false},
                                            "message": "Chúng tôi quan tâm.", "respond_by": "05/12/2026"})
             }
             Event::DealAccepted | Event::DealWithdrawn | Event::DealFailed => {

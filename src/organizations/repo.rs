@@ -20,6 +20,14 @@ pub fn insert(conn: &mut DbConn, new: &NewOrganization) -> QueryResult<i64> {
         .get_result(c))
 }
 
+/// Ids and names of the organisations the Department has verified.
+pub fn verified_names(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    per_backend!(conn, |c| org::table
+        .filter(org::verified_at.is_not_null())
+        .select((org::id, org::name))
+        .load(c))
+}
+
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Organization>> {
     org::table
         .find(id)

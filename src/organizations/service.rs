@@ -22,6 +22,51 @@ fn tax_code_taken() -> ApiError {
     }
 }
 
+/// A name as people read it: letters and digits only, lower case, without diacritics
+/// (`Viện Công nghệ  Môi-trường` and `vien cong nghe moi truong` read alike).
+pub fn comparable_name(name: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::new();
+    let mut gap = false;
+    for c in name.nfd().filter(|c| !is_combining_mark(*c)) {
+        let c = match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        };
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+/// Refuses a name that reads like a verified organisation's (other than `except`): an
+/// unverified look-alike could pass for the real one in deals and emails.
+fn refuse_look_alike(conn: &mut DbConn, name: &str, except: Option<i64>) -> Result<(), ApiError> {
+    let wanted = comparable_name(name);
+    let verified = repo::verified_names(conn)?;
+    if verified
+        .iter()
+        .any(|(id, other)| Some(*id) != except && comparable_name(other) == wanted)
+    {
+        return Err(ApiError::Conflict {
+            code: "name_of_verified_organization",
+            detail: "a verified organisation already has this name; if you belong to it, ask \
+                     its administrator to invite you, or contact the Department of Science \
+                     and Technology"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 fn map_unique(e: diesel::result::Error) -> ApiError {
     if db::is_unique_violation(&e) {
         tax_code_taken()
@@ -172,6 +217,7 @@ pub async fn create(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
+                refuse_look_alike(conn, &name, None)?;
                 let now = db::now();
                 let id = repo::insert(
                     conn,
@@ -271,6 +317,11 @@ pub async fn update(
                     Some(value) => value,
                     None => old,
                 };
+                if let Some(new) = &name {
+                    if comparable_name(new) != comparable_name(&cur.name) {
+                        refuse_look_alike(conn, new, Some(id))?;
+                    }
+                }
                 let name = name.unwrap_or(cur.name.clone());
                 let org_type = org_type.unwrap_or(cur.org_type);
                 let district = pick(district, cur.district.clone());
@@ -375,4 +426,22 @@ pub async fn verify(
             })
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::comparable_name;
+
+    #[test]
+    fn names_read_alike_without_marks_case_or_punctuation() {
+        assert_eq!(
+            comparable_name("  Viện Công nghệ  Môi-trường "),
+            comparable_name("VIEN CONG NGHE MOI TRUONG")
+        );
+        assert_eq!(comparable_name("Đại học Bách khoa"), "dai hoc bach khoa");
+        assert_ne!(
+            comparable_name("Viện Công nghệ Môi trường"),
+            comparable_name("Viện Công nghệ Thông tin")
+        );
+    }
 }

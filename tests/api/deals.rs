@@ -1251,3 +1251,91 @@ async fn an_unconfirmed_address_cannot_open_a_deal() {
     let r = m.post("/api/v1/deals", &fresh, body).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
+
+#[tokio::test]
+async fn a_look_alike_of_a_verified_organisation_is_refused_and_an_unverified_one_is_flagged() {
+    let m = Market::new().await;
+    let tech = m
+        .published("technologies", &m.institute, &technology())
+        .await;
+    // The Department verifies the enterprise.
+    let mine = m.get("/api/v1/me", &m.enterprise).await;
+    let real = mine["organizations"][0]["organization_id"]
+        .as_i64()
+        .unwrap();
+    m.ok(
+        &format!("/api/v1/organizations/{real}/verify"),
+        &m.moderator,
+        json!({}),
+    )
+    .await;
+
+    // Someone else cannot take its name, however it is written, at creation or later.
+    let impostor = account(&m.app, "gia-mao@lookalike.example", "Kẻ Giả Mạo", "vi").await;
+    for name in ["Thanh Tri Dyeworks Ltd", "  THANH TRÌ  dyeworks, ltd. "] {
+        let r = m
+            .post(
+                "/api/v1/organizations",
+                &impostor,
+                json!({"name": name, "org_type": "enterprise"}),
+            )
+            .await;
+        problem(r, 409, "name_of_verified_organization").await;
+    }
+    let r = m
+        .post(
+            "/api/v1/organizations",
+            &impostor,
+            json!({"name": "Thanh Tri Dye Works Co", "org_type": "enterprise"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let fake = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = m
+        .app
+        .patch(
+            &format!("/api/v1/organizations/{fake}"),
+            Some(&impostor),
+            &json!({"name": "Thanh Trì Dyeworks Ltd"}),
+        )
+        .await;
+    problem(r, 409, "name_of_verified_organization").await;
+
+    // Its near look-alike reaches the owner marked as not verified, in the deal view
+    // and in the email; the real one is not marked.
+    let deal = m.request(tech, "technology", &impostor).await;
+    let id = deal["id"].as_i64().unwrap();
+    let seen = m.get(&format!("/api/v1/deals/{id}"), &m.institute).await;
+    assert_eq!(
+        seen["requester"]["organization"]["name"],
+        "Thanh Tri Dye Works Co"
+    );
+    assert_eq!(
+        seen["requester"]["organization"]["verified"], false,
+        "{seen}"
+    );
+    let mail = m.mail.wait_subject(INSTITUTE, "Yêu cầu liên hệ mới").await;
+    assert!(
+        mail.text.contains(
+            "Thanh Tri Dye Works Co, tổ chức chưa được Sở Khoa học và Công nghệ xác minh"
+        ),
+        "{}",
+        mail.text
+    );
+    let real_deal = m.request(tech, "technology", &m.enterprise).await;
+    let real_id = real_deal["id"].as_i64().unwrap();
+    let seen = m
+        .get(&format!("/api/v1/deals/{real_id}"), &m.institute)
+        .await;
+    assert_eq!(
+        seen["requester"]["organization"]["verified"], true,
+        "{seen}"
+    );
+    let genuine = m.mail.wait_text(INSTITUTE, "John Carter").await;
+    assert!(
+        genuine.text.contains("(Thanh Tri Dyeworks Ltd)"),
+        "{}",
+        genuine.text
+    );
+    assert!(!genuine.text.contains("chưa được Sở"), "{}", genuine.text);
+}

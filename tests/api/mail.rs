@@ -133,4 +133,12 @@ impl Inbox {
         })
         .await
     }
+
+    /// Waits for a message to `address` whose text contains `needle`.
+    pub async fn wait_text(&self, address: &str, needle: &str) -> Mail {
+        self.wait(&format!("no message to {address} saying {needle:?}"), |i| {
+            i.to(address).into_iter().find(|m| m.text.contains(needle))
+        })
+        .await
+    }
 }
