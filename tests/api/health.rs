@@ -94,3 +94,153 @@ async fn readiness_reports_the_index_lag_and_the_outbox() {
     assert!(checks["outbox_pending"].as_i64().is_some(), "{v}");
     assert_eq!(checks["outbox_dead"], 0, "{v}");
 }
+
+/// A TCP relay between the server and PostgreSQL that can stall: while stalled it holds
+/// every byte and accepts new connections without answering, as a database server that
+/// hangs (or a network that drops everything) does.
+struct StallingRelay {
+    stalled: tokio::sync::watch::Sender<bool>,
+}
+
+impl StallingRelay {
+    /// Relays a free local port to `upstream`; answers the relay and its port. It runs on
+    /// a thread of its own: the server under test connects to its database while it is
+    /// being built, before the test's own runtime gets to run anything.
+    fn start(upstream: String) -> (Self, u16) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let (stalled, watch) = tokio::sync::watch::channel(false);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the relay");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                // Ends when the relay is dropped (its sender with it).
+                let mut gone = watch.clone();
+                loop {
+                    let client = tokio::select! {
+                        accepted = listener.accept() => match accepted {
+                            Ok((client, _)) => client,
+                            Err(_) => return,
+                        },
+                        changed = gone.changed() => match changed {
+                            Ok(()) => continue,
+                            Err(_) => return,
+                        },
+                    };
+                    let upstream = upstream.clone();
+                    let watch = watch.clone();
+                    tokio::spawn(async move {
+                        let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                            return;
+                        };
+                        let (cr, cw) = client.into_split();
+                        let (sr, sw) = server.into_split();
+                        tokio::join!(Self::pipe(cr, sw, watch.clone()), Self::pipe(sr, cw, watch));
+                    });
+                }
+            });
+        });
+        (Self { stalled }, port)
+    }
+
+    /// Copies `from` to `to`, holding the bytes while the relay is stalled.
+    async fn pipe(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        mut stalled: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if stalled.wait_for(|s| !*s).await.is_err() {
+                return;
+            }
+            if to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn stall(&self, on: bool) {
+        self.stalled.send_replace(on);
+    }
+}
+
+/// Readiness answers 503 within a second when the database does not answer: on
+/// PostgreSQL, a server that hangs (behind a relay that stops passing anything); on the
+/// embedded SQLite, every pooled connection held elsewhere. It is ready again once the
+/// database answers.
+#[tokio::test]
+async fn not_ready_within_a_second_when_the_database_does_not_answer() {
+    let mut relay = None;
+    let app = TestApp::spawn_with(|s| {
+        let url = s.database.url.expose().to_owned();
+        if url.starts_with("postgres") {
+            let mut parsed = url::Url::parse(&url).expect("a URL");
+            let upstream = format!(
+                "{}:{}",
+                parsed.host_str().expect("a host"),
+                parsed.port().unwrap_or(5432)
+            );
+            let (r, port) = StallingRelay::start(upstream);
+            parsed.set_port(Some(port)).expect("a port");
+            s.database.url = techex::config::Secret::new(parsed.to_string());
+            relay = Some(r);
+        }
+        s.database.pool_size = 2;
+    })
+    .await;
+    ready_until(&app, 200).await;
+
+    let held = match &relay {
+        Some(r) => {
+            r.stall(true);
+            Vec::new()
+        }
+        None => {
+            let db = app.state.db.clone();
+            tokio::task::spawn_blocking(move || {
+                (0..2)
+                    .map(|_| db.conn().expect("a pooled connection"))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/health/ready", app.base))
+        .send()
+        .await
+        .expect("an answer within a second");
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "not_ready");
+    assert_ne!(v["checks"]["database"], "ok", "{v}");
+    // Liveness does not depend on the database.
+    let r = client
+        .get(format!("{}/health/live", app.base))
+        .send()
+        .await
+        .expect("an answer within a second");
+    assert_eq!(r.status(), 200);
+
+    // The database answers again: so does readiness.
+    if let Some(r) = &relay {
+        r.stall(false);
+    }
+    drop(held);
+    ready_until(&app, 200).await;
+}
