@@ -48,6 +48,13 @@ enum Command {
     },
     /// Apply pending database migrations (needed on PostgreSQL; SQLite migrates itself).
     Migrate,
+    /// Copy the embedded SQLite database to FILE while the exchange runs (a consistent,
+    /// checked snapshot; restore by putting it in place of the database with the exchange
+    /// stopped). For PostgreSQL use pg_dump (see the README).
+    Backup {
+        /// The new file to write (never overwritten).
+        file: PathBuf,
+    },
     /// Rebuild this process's search index from the database (stop `serve` on this
     /// index folder first; `serve` also rebuilds by itself when the index format changes).
     Reindex,
@@ -269,7 +276,11 @@ fn existing(settings: &Settings) -> anyhow::Result<()> {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     if matches!(
         command,
-        Command::Outbox { .. } | Command::Export { .. } | Command::Reindex | Command::Worker
+        Command::Outbox { .. }
+            | Command::Export { .. }
+            | Command::Reindex
+            | Command::Worker
+            | Command::Backup { .. }
     ) {
         existing(&settings)?;
     }
@@ -367,6 +378,24 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Outbox { retry_dead, limit } => {
             let state = AppState::prepare(settings)?;
             outbox_command(&state, retry_dead, limit).await
+        }
+        Command::Backup { file } => {
+            match techex::db::DbTarget::parse(settings.database.url.expose())? {
+                techex::db::DbTarget::Sqlite(path) => {
+                    let bytes =
+                        techex::db::backup_sqlite(&path, &file).map_err(|e| anyhow::anyhow!(e))?;
+                    println!(
+                        "backed up {} to {} ({bytes} bytes, integrity ok)",
+                        path.display(),
+                        file.display()
+                    );
+                    Ok(())
+                }
+                techex::db::DbTarget::Postgres(_) => anyhow::bail!(
+                    "techex backup copies the embedded SQLite database; for PostgreSQL use \
+                     pg_dump (README, \"Backups\")"
+                ),
+            }
         }
         Command::Migrate => {
             let db = Db::open(

@@ -410,6 +410,48 @@ where
     }
 }
 
+/// Writes a consistent copy of the SQLite database at `source` to `to` while the exchange
+/// keeps running (`VACUUM INTO`: one read transaction, so the copy is a single moment,
+/// compacted, in one file), then checks the copy's integrity. Refuses to overwrite `to`. Answers the copy's size in bytes.
+pub fn backup_sqlite(source: &Path, to: &Path) -> Result<u64, String> {
+    use diesel::sql_types::Text;
+    if to.exists() {
+        return Err(format!(
+            "{} exists already: choose a new file",
+            to.display()
+        ));
+    }
+    let source_url = source.to_string_lossy().into_owned();
+    let mut conn = SqliteConnection::establish(&source_url)
+        .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+    let target = to.to_string_lossy().into_owned();
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<Text, _>(&target)
+        .execute(&mut conn)
+        .map_err(|e| format!("backup to {} failed: {e}", to.display()))?;
+    #[derive(QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = Text)]
+        integrity_check: String,
+    }
+    let mut copy = SqliteConnection::establish(&target)
+        .map_err(|e| format!("cannot open the copy {}: {e}", to.display()))?;
+    let checks: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut copy)
+        .map_err(|e| format!("cannot check the copy {}: {e}", to.display()))?;
+    if checks.len() != 1 || checks[0].integrity_check != "ok" {
+        let found: Vec<&str> = checks.iter().map(|c| c.integrity_check.as_str()).collect();
+        return Err(format!(
+            "the copy {} is damaged: {}",
+            to.display(),
+            found.join("; ")
+        ));
+    }
+    std::fs::metadata(to)
+        .map(|m| m.len())
+        .map_err(|e| format!("cannot read the copy {}: {e}", to.display()))
+}
+
 /// Timestamps are stored in UTC at microsecond precision, the finest both backends keep.
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::SubsecRound;

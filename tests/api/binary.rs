@@ -572,3 +572,55 @@ async fn sigterm_during_a_send_delivers_the_message_once_before_exiting() {
         "{report}"
     );
 }
+
+#[test]
+fn backup_copies_the_database_and_the_copy_restores() {
+    let cwd = tempfile::tempdir().unwrap();
+    let copy = cwd.path().join("backup.db");
+    if let Some(db) = TestDatabase::postgres() {
+        // PostgreSQL has its own tools: the command says so and writes nothing.
+        let envs = [("TECHEX__DATABASE__URL", db.url.clone())];
+        let out = run(techex(cwd.path(), &envs).arg("backup").arg(&copy));
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("pg_dump"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!copy.exists());
+        return;
+    }
+    let file = cwd.path().join("in.jsonl");
+    std::fs::write(&file, techex::demo::jsonl()).unwrap();
+    assert!(run(techex(cwd.path(), &[]).arg("import").arg(&file))
+        .status
+        .success());
+    let out = run(techex(cwd.path(), &[]).arg("backup").arg(&copy));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("integrity ok"));
+    // Never over an existing file.
+    let again = run(techex(cwd.path(), &[]).arg("backup").arg(&copy));
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    // Restored in another folder, the copy holds the same open data as the original.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(restored.path().join("data")).unwrap();
+    std::fs::copy(&copy, restored.path().join("data").join("techex.db")).unwrap();
+    let export = |dir: &Path| {
+        let out = run(techex(dir, &[]).arg("export"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let original = export(cwd.path());
+    assert!(original.len() > 10_000, "the demo data was exported");
+    assert_eq!(export(restored.path()), original);
+}
