@@ -62,6 +62,7 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<String>,
     pub cors_origins: Vec<String>,
     pub server_timing: bool,
+    pub metrics: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,7 @@ pub mod imports;
 pub mod locale;
 pub mod matching;
 pub mod me;
+pub mod metrics;
 pub mod notify;
 pub mod organizations;
 pub mod password;

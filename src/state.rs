@@ -27,6 +27,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Wakes this process's worker when a change queued email.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Prometheus metrics, served at `/metrics` when `server.metrics` is on.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             search: None,
             mailer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         })
     }
 

@@ -153,6 +153,7 @@ const LAYERS: &[&str] = &[
     "db",
     "config",
     "telemetry",
+    "metrics",
     "validate",
     "locale",
     "taxonomy",

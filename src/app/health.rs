@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::error::PROBLEM_JSON;
+use crate::http::error::{ApiError, PROBLEM_JSON};
 use crate::http::route::ApiRoute;
 use crate::state::AppState;
 
@@ -41,6 +41,55 @@ struct Figures {
     lag: Option<i64>,
 }
 
+/// The outbox counts and the index lag, within [`PROBE_DEADLINE`]; or what the database
+/// did instead (`unreachable`, `no answer within … ms`).
+async fn read_figures(state: &AppState) -> Result<Figures, String> {
+    let index = crate::search::opened(state);
+    let query = state.db.run(move |conn| {
+        let position = index.and_then(|i| i.position());
+        let counts = crate::notify::outbox::counts(conn)?;
+        // A lag that cannot be read is the indexer's trouble (reported by readiness), not
+        // the database's.
+        let lag = position.and_then(|p| crate::search::lag(conn, p).ok());
+        Ok(Figures {
+            pending: counts.pending,
+            dead: counts.dead,
+            lag,
+        })
+    });
+    match tokio::time::timeout(PROBE_DEADLINE, query).await {
+        Ok(Ok(f)) => Ok(f),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "probe: database check failed");
+            Err("unreachable".to_owned())
+        }
+        Err(_) => {
+            tracing::warn!("probe: the database did not answer in time");
+            Err(format!(
+                "no answer within {} ms",
+                PROBE_DEADLINE.as_millis()
+            ))
+        }
+    }
+}
+
+/// Prometheus metrics in the text format (`server.metrics`; otherwise there is no such
+/// route). The outbox and index figures are read now, within the probe's deadline.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.settings.server.metrics {
+        return Err(ApiError::from_status(
+            actix_web::http::StatusCode::NOT_FOUND,
+        ));
+    }
+    if let Ok(f) = read_figures(&state).await {
+        state.metrics.backlog(Some(f.pending), Some(f.dead), f.lag);
+    }
+    let text = state.metrics.render().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}
+
 /// What keeps the index from serving current results, if anything: a dead or failing
 /// indexer (with its reason), or a rebuild still catching up.
 fn index_state(state: &AppState) -> Option<String> {
@@ -69,32 +118,9 @@ pub async fn live() -> HttpResponse {
         (status = 503, description = "A dependency failed; `checks` says which", body = Health),
     ))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let index = crate::search::opened(&state);
-    let query = state.db.run(move |conn| {
-        let position = index.and_then(|i| i.position());
-        let counts = crate::notify::outbox::counts(conn)?;
-        // A lag that cannot be read is the indexer's trouble (reported below), not the
-        // database's.
-        let lag = position.and_then(|p| crate::search::lag(conn, p).ok());
-        Ok(Figures {
-            pending: counts.pending,
-            dead: counts.dead,
-            lag,
-        })
-    });
-    let (database, figures) = match tokio::time::timeout(PROBE_DEADLINE, query).await {
-        Ok(Ok(f)) => ("ok".to_owned(), Some(f)),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: database check failed");
-            ("unreachable".to_owned(), None)
-        }
-        Err(_) => {
-            tracing::warn!("readiness: the database did not answer in time");
-            (
-                format!("no answer within {} ms", PROBE_DEADLINE.as_millis()),
-                None,
-            )
-        }
+    let (database, figures) = match read_figures(&state).await {
+        Ok(f) => ("ok".to_owned(), Some(f)),
+        Err(why) => (why, None),
     };
     let lag = figures.as_ref().and_then(|f| f.lag);
     let dir = state.settings.search.index_dir.clone();
@@ -142,5 +168,6 @@ pub fn routes() -> Vec<ApiRoute> {
     vec![
         ApiRoute::get("/health/live", live),
         ApiRoute::get("/health/ready", ready),
+        ApiRoute::get("/metrics", metrics),
     ]
 }

@@ -75,8 +75,9 @@ pub async fn request_log(
     // Everything logged while the request is served (an internal error's cause among it)
     // carries its id, so a client quoting the id finds the lines.
     let span = tracing::info_span!("request", request_id = %id);
-    let timing = req
-        .app_data::<web::Data<AppState>>()
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let timing = state
+        .as_ref()
         .is_some_and(|s| s.settings.server.server_timing);
     // What a browser may do with the answer: authenticated answers and sign-in are never
     // stored; the explorer under /docs may run its own scripts, nothing else may run any.
@@ -90,6 +91,13 @@ pub async fn request_log(
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();
+            if let Some(state) = state.as_ref().filter(|s| s.settings.server.metrics) {
+                let route = res.request().match_pattern();
+                let route = route.as_deref().unwrap_or("unmatched");
+                state
+                    .metrics
+                    .request(&method, route, status, start.elapsed().as_secs_f64());
+            }
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, v);
             }

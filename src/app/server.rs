@@ -36,6 +36,11 @@ const OPENAPI_JSON: &str = "/api/v1/openapi.json";
 pub const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     (
         "GET",
+        "/metrics",
+        "the Prometheus scrape target (server.metrics), for monitoring, not part of the API",
+    ),
+    (
+        "GET",
         "/docs",
         "a redirect to the API explorer, not part of the API",
     ),

@@ -111,10 +111,14 @@ async fn run(
         id: row.id,
         title: row.data.title.clone(),
     };
+    let started = std::time::Instant::now();
     let items = tokio::task::spawn_blocking(move || index.matches(&row, target, limit, locale))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
+    state
+        .metrics
+        .search("matching", started.elapsed().as_secs_f64());
     Ok(HttpResponse::Ok().json(MatchResponse { source, items }))
 }
 

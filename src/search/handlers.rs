@@ -212,10 +212,14 @@ pub async fn search(
 ) -> Result<HttpResponse, ApiError> {
     let req = request(q.0, language.or_account(viewer.0))?;
     let index = crate::search::index(&state)?;
+    let started = std::time::Instant::now();
     let res = tokio::task::spawn_blocking(move || index.search(&req))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
+    state
+        .metrics
+        .search("search", started.elapsed().as_secs_f64());
     Ok(HttpResponse::Ok().json(&*res))
 }
 
@@ -264,10 +268,14 @@ pub async fn suggest(
     }
     v.finish()?;
     let index = crate::search::index(&state)?;
+    let started = std::time::Instant::now();
     let items = tokio::task::spawn_blocking(move || index.suggest(&text, kind, limit))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
+    state
+        .metrics
+        .search("suggest", started.elapsed().as_secs_f64());
     Ok(HttpResponse::Ok().json(Suggestions { items }))
 }
 

@@ -244,3 +244,42 @@ async fn not_ready_within_a_second_when_the_database_does_not_answer() {
     drop(held);
     ready_until(&app, 200).await;
 }
+
+#[tokio::test]
+async fn metrics_only_when_switched_on() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/metrics", None).await.status(), 404);
+
+    let app = TestApp::spawn_with(|s| s.server.metrics = true).await;
+    ready_until(&app, 200).await;
+    assert_eq!(
+        app.get("/api/v1/search?q=n%C6%B0%E1%BB%9Bc", None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get("/api/v1/technologies/424242", None).await.status(),
+        404
+    );
+    assert_eq!(app.get("/no/such/route", None).await.status(), 404);
+    let r = app.get("/metrics", None).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = r.text().await.unwrap();
+    for line in [
+        r#"techex_http_requests_total{method="GET",route="/api/v1/search",status="200"} 1"#,
+        r#"techex_http_requests_total{method="GET",route="/api/v1/technologies/{id}",status="404"} 1"#,
+        r#"techex_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        r#"techex_http_request_duration_seconds_count{method="GET",route="/api/v1/search"} 1"#,
+        r#"techex_search_duration_seconds_count{operation="search"} 1"#,
+        "techex_outbox_pending 0",
+        "techex_outbox_dead 0",
+        "techex_index_lag 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+    }
+}
