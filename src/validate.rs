@@ -47,7 +47,14 @@ fn no_controls(raw: &str) -> Result<(), String> {
 /// state exactly: see [`schema::text`].
 pub fn text(raw: &str, min: usize, max: usize) -> Result<String, String> {
     no_controls(raw)?;
-    let n = raw.chars().count();
+    // Counted composed, as stored: "ệ" typed as e + two marks is one character.
+    let n = if unicode_normalization::is_nfc_quick(raw.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        raw.chars().count()
+    } else {
+        raw.nfc().count()
+    };
     if n > max {
         return Err(format!("must be at most {max} characters (got {n})"));
     }

@@ -51,6 +51,11 @@ pub fn canonical_ids(path: &str) -> Option<String> {
     Some(segments.join("/"))
 }
 
+/// The longest request target (path and query) read, in bytes.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most request header fields read (actix-http's own limit is 96).
+pub const MAX_HEADERS: usize = 64;
+
 /// One log line per request: method, path, status, latency and request id; and a span
 /// with the request id around the handling of the request.
 pub async fn request_log(
@@ -58,6 +63,18 @@ pub async fn request_log(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
+    // Refused here, as problem documents, well below actix-http's own limits (whose
+    // answers have no body).
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Err(ApiError::UriTooLong {
+            limit: MAX_URI_BYTES,
+        }
+        .into());
+    }
+    if req.headers().len() > MAX_HEADERS {
+        return Err(ApiError::HeadersTooLarge { limit: MAX_HEADERS }.into());
+    }
     if let Some(path) = canonical_ids(req.path()) {
         let uri = match req.uri().query() {
             Some(q) => format!("{path}?{q}"),
@@ -94,9 +111,16 @@ pub async fn request_log(
             if let Some(state) = state.as_ref().filter(|s| s.settings.server.metrics) {
                 let route = res.request().match_pattern();
                 let route = route.as_deref().unwrap_or("unmatched");
+                // Only the methods the API knows, so made-up ones add no series.
+                let known = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+                let label = if known.contains(&method.as_str()) {
+                    method.as_str()
+                } else {
+                    "OTHER"
+                };
                 state
                     .metrics
-                    .request(&method, route, status, start.elapsed().as_secs_f64());
+                    .request(label, route, status, start.elapsed().as_secs_f64());
             }
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, v);

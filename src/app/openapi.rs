@@ -135,16 +135,18 @@ impl Modify for BearerAuth {
 struct Contract;
 
 /// (status, component name, description) of the shared answers.
-const SHARED: [(&str, &str, &str); 10] = [
+const SHARED: [(&str, &str, &str); 12] = [
     ("400", "Malformed", "The body is empty, not well-formed JSON or not UTF-8 (`malformed_json`, `empty_body`, `body_read_failed`, `bad_request`)"),
     ("401", "Unauthenticated", "No valid bearer token (`unauthenticated`, `invalid_authorization`, `invalid_token`)"),
     ("403", "Forbidden", "Not allowed to you (`forbidden`, or a code of its own such as `email_unconfirmed`)"),
     ("404", "NotFound", "Nothing at this path that you may see (`listing_not_found`, `deal_not_found`, … one code per resource): an id that cannot exist answers the same as a missing one"),
     ("408", "RequestTimeout", "The body did not arrive in time (`request_timeout`); the connection is closed"),
     ("413", "PayloadTooLarge", "The body is larger than the limit (`payload_too_large`)"),
+    ("414", "UriTooLong", "The path and query are longer than 8 KiB (`uri_too_long`)"),
     ("415", "UnsupportedMediaType", "The body is not `application/json` (`unsupported_media_type`)"),
     ("422", "Invalid", "Invalid input, each offending field or parameter named in `errors` (`validation_failed`)"),
     ("429", "TooManyRequests", "Too many attempts: wait `retry_after` seconds (`too_many_requests`)"),
+    ("431", "HeadersTooLarge", "More than 64 header fields (`headers_too_large`)"),
     ("503", "Unavailable", "The database or the index cannot answer now (`service_unavailable`); try again shortly"),
 ];
 
@@ -205,7 +207,8 @@ impl Modify for Contract {
 
 /// The shared answers an operation can give, from what it has.
 fn shared_statuses(path: &str, operation: &Operation, changes: bool) -> Vec<&'static str> {
-    let mut out = Vec::new();
+    // Any request can be too long to read.
+    let mut out = vec!["414", "431"];
     let params = operation.parameters.iter().flatten();
     let (mut in_path, mut in_query) = (false, false);
     for p in params {

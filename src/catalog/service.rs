@@ -391,15 +391,16 @@ async fn apply(
     req: TransitionRequest,
     if_match: Option<i64>,
 ) -> Result<Option<ListingView>, ApiError> {
-    let reason = match action {
-        Action::Reject => {
-            let mut v = Violations::new();
-            let r = v.required("reason", req.reason, |s| crate::validate::text(&s, 3, 2000));
-            v.finish()?;
-            r
-        }
-        _ => None,
+    // A reason is checked whenever one is sent (only a rejection needs one, and keeps it).
+    let mut v = Violations::new();
+    let reason = if action == Action::Reject {
+        v.required("reason", req.reason, |s| crate::validate::text(&s, 3, 2000))
+    } else {
+        v.optional("reason", req.reason, |s| crate::validate::text(&s, 3, 2000))
+            .flatten()
+            .and(None)
     };
+    v.finish()?;
     state
         .db
         .run(move |conn| {

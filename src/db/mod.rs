@@ -421,9 +421,18 @@ pub fn backup_sqlite(source: &Path, to: &Path) -> Result<u64, String> {
             to.display()
         ));
     }
+    if let Some(folder) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !folder.is_dir() {
+            return Err(format!("there is no folder {}", folder.display()));
+        }
+    }
     let source_url = source.to_string_lossy().into_owned();
     let mut conn = SqliteConnection::establish(&source_url)
         .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+    // The exchange keeps writing meanwhile: wait for its locks rather than fail.
+    diesel::sql_query("PRAGMA busy_timeout = 10000")
+        .execute(&mut conn)
+        .map_err(|e| format!("cannot prepare {}: {e}", source.display()))?;
     let target = to.to_string_lossy().into_owned();
     diesel::sql_query("VACUUM INTO ?")
         .bind::<Text, _>(&target)

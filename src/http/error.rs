@@ -95,6 +95,12 @@ pub enum ApiError {
     RequestTimeout { seconds: f64 },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A request target (path and query) longer than the server reads.
+    #[error("the request URI is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    /// More request header fields than the server reads.
+    #[error("the request has more than {limit} header fields")]
+    HeadersTooLarge { limit: usize },
     #[error("{detail}")]
     TooManyRequests {
         retry_after_secs: u64,
@@ -204,6 +210,8 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RequestTimeout { .. } => "request_timeout",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::UriTooLong { .. } => "uri_too_long",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -284,6 +292,8 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -28,6 +28,9 @@ use crate::validate::Email;
 
 /// How long an invitation can be answered.
 const VALID_DAYS: i64 = 14;
+/// The most invitations (new or renewed) one organisation sends in a day: invitations
+/// email addresses nobody vouched for, so they must not become a way to send mail.
+const MAX_PER_DAY: i64 = 50;
 
 text_enum! {
     /// Where an invitation stands.
@@ -157,7 +160,22 @@ pub async fn invite(
         .run(move |conn| {
             db::write_tx(conn, |conn| {
                 require_admin(conn, org_id, &caller)?;
+                // Only a confirmed address may make the exchange write to others.
+                confirmed_email(conn, &caller)?;
                 let now = db::now();
+                let sent_today: i64 = invitations::table
+                    .filter(invitations::organization_id.eq(org_id))
+                    .filter(invitations::expires_at.gt(now + Duration::days(VALID_DAYS - 1)))
+                    .count()
+                    .get_result(conn)?;
+                if sent_today >= MAX_PER_DAY {
+                    return Err(ApiError::TooManyRequests {
+                        retry_after_secs: 24 * 3600,
+                        detail: format!(
+                            "an organisation sends at most {MAX_PER_DAY} invitations a day"
+                        ),
+                    });
+                }
                 let expires = now + Duration::days(VALID_DAYS);
                 let open: Option<i64> = invitations::table
                     .filter(invitations::organization_id.eq(org_id))
@@ -225,8 +243,9 @@ fn tell_invited(
             .unwrap_or_default(),
         locale: account.as_ref().map(|u| u.locale).unwrap_or(Locale::Vi),
     };
-    // A renewed invitation is a new occurrence: its expiry tells them apart.
-    let key = format!("invitation:{}:{}", inv.id, expires.and_utc().timestamp());
+    // A renewal is a new occurrence, but one address hears of an invitation at most once
+    // a day.
+    let key = format!("invitation:{}:{}", inv.id, expires.date());
     let notice = Notice {
         event: Event::OrganizationInvitation,
         key: &key,
@@ -408,8 +427,9 @@ pub async fn answer(
     request_body = InviteRequest,
     responses(
         (status = 201, description = "Invited (or the open invitation renewed)", body = InvitationView),
-        (status = 403, description = "Not an administrator of it", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator of it, or your own address is not confirmed yet (`email_unconfirmed`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The organisation's invitations for today are used up (`too_many_requests`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn invite_handler(
@@ -419,6 +439,7 @@ pub async fn invite_handler(
     body: ApiJson<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let v = invite(&state, caller, id.into_inner(), body.0).await?;
+    state.wake_outbox();
     Ok(HttpResponse::Created().json(v))
 }
 

@@ -22,29 +22,22 @@ fn tax_code_taken() -> ApiError {
     }
 }
 
-/// A name as people read it: letters and digits only, lower case, without diacritics
-/// (`Viện Công nghệ  Môi-trường` and `vien cong nghe moi truong` read alike).
+/// A name as people read it: its letters and digits only, lower case, compatibility
+/// forms folded (full-width letters), without diacritics, with nothing between them
+/// (`Viện Công nghệ  Môi-trường`, `vien cong nghe moi truong` and `VienCongNgheMoiTruong`
+/// read alike; an invisible character changes nothing).
 pub fn comparable_name(name: &str) -> String {
     use unicode_normalization::char::is_combining_mark;
     use unicode_normalization::UnicodeNormalization;
-    let mut out = String::new();
-    let mut gap = false;
-    for c in name.nfd().filter(|c| !is_combining_mark(*c)) {
-        let c = match c {
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
             'đ' | 'Đ' => 'd',
             c => c,
-        };
-        if c.is_alphanumeric() {
-            if gap && !out.is_empty() {
-                out.push(' ');
-            }
-            gap = false;
-            out.extend(c.to_lowercase());
-        } else {
-            gap = true;
-        }
-    }
-    out
+        })
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Refuses a name that reads like a verified organisation's (other than `except`): an
@@ -438,7 +431,11 @@ mod tests {
             comparable_name("  Viện Công nghệ  Môi-trường "),
             comparable_name("VIEN CONG NGHE MOI TRUONG")
         );
-        assert_eq!(comparable_name("Đại học Bách khoa"), "dai hoc bach khoa");
+        assert_eq!(comparable_name("Đại học Bách khoa"), "daihocbachkhoa");
+        assert_eq!(
+            comparable_name("Vi\u{200B}ện Công nghệ Môi trường"),
+            comparable_name("ＶＩＥＮ CONGNGHE moi truong")
+        );
         assert_ne!(
             comparable_name("Viện Công nghệ Môi trường"),
             comparable_name("Viện Công nghệ Thông tin")

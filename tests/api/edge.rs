@@ -470,3 +470,28 @@ async fn cross_origin_calls_only_from_the_configured_origins() {
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn an_overlong_uri_and_too_many_headers_answer_problem_documents() {
+    let app = TestApp::spawn().await;
+    let long = format!("/api/v1/search?q={}", "a".repeat(9000));
+    problem(app.get(&long, None).await, 414, "uri_too_long").await;
+    // Just below the limit the request is read (and its parameter judged).
+    let fits = format!("/api/v1/search?q={}", "a".repeat(8000));
+    problem(app.get(&fits, None).await, 422, "validation_failed").await;
+
+    let mut headers = reqwest::header::HeaderMap::new();
+    for i in 0..70 {
+        headers.insert(
+            reqwest::header::HeaderName::from_bytes(format!("x-extra-{i}").as_bytes()).unwrap(),
+            reqwest::header::HeaderValue::from_static("1"),
+        );
+    }
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/taxonomy/trl", app.base))
+        .headers(headers)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 431, "headers_too_large").await;
+}

@@ -212,6 +212,18 @@ async fn invitations_tell_nobody_who_has_an_account() {
         "email_unconfirmed",
     )
     .await;
+    // Nor can it make the exchange write to others.
+    let its_own = app
+        .organization(&unconfirmed, "Công ty Mới Thành Lập", "enterprise")
+        .await;
+    let r = app
+        .post(
+            &format!("/api/v1/organizations/{its_own}/invitations"),
+            Some(&unconfirmed),
+            &json!({"email": "ai-do@example.vn"}),
+        )
+        .await;
+    problem(r, 403, "email_unconfirmed").await;
 
     // The moderator declines; the engineer accepts and is a member; answered ones close.
     let theirs: Value = app

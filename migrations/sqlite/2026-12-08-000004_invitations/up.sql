@@ -13,4 +13,7 @@ CREATE TABLE invitations (
     answered_at TIMESTAMP
 );
 CREATE INDEX invitations_email ON invitations (email, status);
+-- One open invitation per address and organisation (a renewal updates it).
+CREATE UNIQUE INDEX invitations_one_open ON invitations (organization_id, email)
+    WHERE status = 'pending';
 CREATE INDEX invitations_organization ON invitations (organization_id, status);
