@@ -2,6 +2,7 @@
 //! moderation, visibility rules and the shared vocabularies.
 
 pub mod content;
+pub mod fields;
 pub mod handlers;
 pub mod model;
 pub mod repo;

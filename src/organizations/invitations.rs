@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actor::Actor;
 use super::model::MemberRole;
 use super::repo;
+use super::service::require_org_admin;
 use crate::accounts::model::Caller;
 use crate::accounts::repo as accounts;
 use crate::db::schema::{invitations, organizations};
@@ -120,22 +120,6 @@ fn invitation_not_found() -> ApiError {
     }
 }
 
-fn require_admin(conn: &mut DbConn, org_id: i64, caller: &Caller) -> Result<(), ApiError> {
-    if repo::find(conn, org_id)?.is_none() {
-        return Err(ApiError::NotFound {
-            code: "organization_not_found",
-            detail: "no such organisation".into(),
-        });
-    }
-    if Actor::signed_in(conn, caller)?.administers(org_id) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "only an administrator of this organisation may do this",
-        ))
-    }
-}
-
 /// Invites `email` to the organisation, or renews the open invitation of that address
 /// (with the role now given); the address is emailed in the same transaction.
 pub async fn invite(
@@ -159,7 +143,7 @@ pub async fn invite(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                require_admin(conn, org_id, &caller)?;
+                require_org_admin(conn, org_id, &caller)?;
                 // Only a confirmed address may make the exchange write to others.
                 confirmed_email(conn, &caller)?;
                 let now = db::now();
@@ -282,7 +266,7 @@ pub async fn of_organization(
     state
         .db
         .run(move |conn| {
-            require_admin(conn, org_id, &caller)?;
+            require_org_admin(conn, org_id, &caller)?;
             let rows: Vec<Invitation> = invitations::table
                 .filter(invitations::organization_id.eq(org_id))
                 .filter(invitations::status.eq(InvitationStatus::Pending))
@@ -306,7 +290,7 @@ pub async fn revoke(
         .db
         .run(move |conn| {
             db::write_tx(conn, |conn| {
-                require_admin(conn, org_id, &caller)?;
+                require_org_admin(conn, org_id, &caller)?;
                 let n = diesel::update(
                     invitations::table
                         .find(invitation_id)

@@ -103,7 +103,11 @@ fn view_for(
 }
 
 /// The caller must administer the organisation (or the platform).
-fn require_org_admin(conn: &mut DbConn, org_id: i64, caller: &Caller) -> Result<(), ApiError> {
+pub(super) fn require_org_admin(
+    conn: &mut DbConn,
+    org_id: i64,
+    caller: &Caller,
+) -> Result<(), ApiError> {
     repo::find(conn, org_id)?.ok_or_else(org_not_found)?;
     if Actor::signed_in(conn, caller)?.administers(org_id) {
         Ok(())
